@@ -1,0 +1,120 @@
+"""`powervm-sim serve|admin|inspect` and `powervm-vif` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pypowervm.tasks import network_bridger as nbr
+from pypowervm.wrappers import logical_partition as pvm_lpar
+from pypowervm.wrappers import managed_system as pvm_ms
+from pypowervm.wrappers import network as pvm_net
+
+from networking_powervm.compute import cli as vif_cli
+from networking_powervm.compute import partition
+from networking_powervm.simulator import cli as sim_cli
+from networking_powervm.simulator import client
+from networking_powervm.tests.functional.conftest import PASSWORD, USER, new_adapter
+
+
+def _vlans(sim) -> set[int]:
+    adpt = new_adapter(sim)
+    host_uuid = partition.host_uuid(adpt)
+    nb = pvm_net.NetBridge.get(adpt, parent_type=pvm_ms.System, parent_uuid=host_uuid)[0]
+    return set(nb.list_vlans())
+
+
+def _add_vlan(sim, vlan: int) -> None:
+    adpt = new_adapter(sim)
+    host_uuid = partition.host_uuid(adpt)
+    nb = pvm_net.NetBridge.get(adpt, parent_type=pvm_ms.System, parent_uuid=host_uuid)[0]
+    nbr.ensure_vlans_on_nb(adpt, host_uuid, nb.uuid, [vlan])
+
+
+def test_serve_subprocess_sigterm_and_kill_keep_state(tmp_path):
+    sim = client.start_subprocess('single', tmp_path, user=USER, password=PASSWORD)
+    try:
+        info = json.loads((tmp_path / 'server.json').read_text())
+        assert info['url'] == sim.url and info['pid'] == sim.proc.pid
+        assert PASSWORD not in (tmp_path / 'server.json').read_text()
+        assert 'powervm-sim listening on ' + sim.url in (tmp_path / 'server.log').read_text()
+        _add_vlan(sim, 901)
+        port = sim.port
+        sim.restart_process()  # SIGTERM, then the same command on the same port
+        assert sim.port == port
+        assert 'state saved' in (tmp_path / 'server.log').read_text()
+        assert 901 in _vlans(sim)
+        _add_vlan(sim, 902)
+        sim.restart_process(kill=True)  # no clean shutdown: committed state survives
+        assert {901, 902} <= _vlans(sim)
+        assert PASSWORD not in (tmp_path / 'server.log').read_text()
+    finally:
+        assert sim.stop() == 0
+
+
+@pytest.mark.parametrize('argv,bad', [
+    (['--port', '99999'], '99999'),
+    (['--latency', 'slowish'], 'slowish'),
+    (['--fault', 'explode:2'], 'explode'),
+    (['--max-queue', '-3'], '-3'),
+])
+def test_serve_bad_arguments_name_the_value(tmp_path, capsys, argv, bad):
+    base = ['serve', '--state-dir', str(tmp_path), '--user', 'u', '--password', 'p']
+    with pytest.raises(SystemExit) as exc:
+        sim_cli.main(base + argv)
+    assert exc.value.code == 2
+    assert bad in capsys.readouterr().err
+
+
+def test_serve_unknown_scenario_names_it(tmp_path, capsys):
+    rc = sim_cli.main(['serve', '--state-dir', str(tmp_path), '--user', 'u', '--password',
+                       'p', '--port', '0', '--scenario', 'no-such-scenario'])
+    assert rc == 2
+    assert 'no-such-scenario' in capsys.readouterr().err
+
+
+def test_admin_and_inspect_commands(sim, capsys):
+    remote = ['--url', sim.url, '--user', USER, '--password', PASSWORD]
+    assert sim_cli.main(['admin', *remote, 'fault', '503', '--count', '2']) == 0
+    armed = sim.admin('GET', 'fault')['armed']
+    assert [(f['kind'], f['count']) for f in armed] == [('service_unavailable', 2)]
+    assert sim_cli.main(['admin', *remote, 'fault', '--clear']) == 0
+    assert sim.admin('GET', 'fault')['armed'] == []
+    assert sim_cli.main(['admin', *remote, 'latency', 'novalink']) == 0
+    assert sim.admin('GET', 'stats')['latency'] == 'novalink'
+    assert sim_cli.main(['admin', *remote, 'latency', 'none']) == 0
+    capsys.readouterr()
+    assert sim_cli.main(['admin', '--url', sim.url, '--user', USER, '--password', 'bad',
+                         'stats']) == 1
+    assert 'HTTP 401' in capsys.readouterr().err
+    assert sim_cli.main(['inspect', *remote]) == 0
+    out = capsys.readouterr().out
+    assert '== Network bridges (1) ==' in out and 'legacy-db' in out
+    assert 'FAD400000002' in out
+    assert sim_cli.main(['inspect', '--state-dir', str(sim.state_dir)]) == 0
+    assert 'vios1' in capsys.readouterr().out
+
+
+def test_powervm_vif_cli_plug_unplug(sim, capsys):
+    remote = ['--url', sim.url, '--user', USER, '--password', PASSWORD]
+    assert vif_cli.main([*remote, 'create-lpar', 'vm-cli']) == 0
+    assert json.loads(capsys.readouterr().out)['name'] == 'vm-cli'
+    assert vif_cli.main([*remote, 'plug-sea', '--lpar', 'vm-cli', '--mac',
+                         'fa:16:3e:aa:bb:cc', '--vlan', '2001']) == 0
+    href = json.loads(capsys.readouterr().out)['href']
+    fresh = new_adapter(sim)
+    lpar = partition.find_lpar(fresh, 'vm-cli')
+    cnas = pvm_net.CNA.get(fresh, parent_type=pvm_lpar.LPAR, parent_uuid=lpar.uuid)
+    assert [(c.mac, c.pvid) for c in cnas] == [('FA163EAABBCC', 2001)]
+    assert href.endswith(cnas[0].uuid)
+    assert vif_cli.main([*remote, 'unplug-sea', '--lpar', 'vm-cli', '--mac',
+                         'FA:16:3E:AA:BB:CC']) == 0
+    assert pvm_net.CNA.get(new_adapter(sim), parent_type=pvm_lpar.LPAR,
+                           parent_uuid=lpar.uuid) == []
+    capsys.readouterr()
+    assert vif_cli.main([*remote, 'unplug-sea', '--lpar', 'no-such-vm', '--mac',
+                         'fa:16:3e:aa:bb:cc']) == 2
+    assert 'no-such-vm' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        vif_cli.main([*remote, 'plug-sea', '--lpar', 'vm-cli', '--mac', 'zz:16', '--vlan', '5'])
+    assert "'zz:16'" in capsys.readouterr().err
