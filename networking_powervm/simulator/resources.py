@@ -276,7 +276,11 @@ class SimHost:
                     status: int = 200) -> RestResponse:
         if req.method == 'GET' and req.headers.get('if-none-match') == etag:
             return RestResponse(304, {'etag': etag}, b'')
-        body = payloads.entry(kind, uuid, etag, self._self_href(req), content, True)
+        self_href = self._self_href(req).split('?')[0]
+        if not self_href.endswith('/' + uuid):
+            # A create is PUT to the feed: the new entry's SELF link is its own URI.
+            self_href = f'{self_href}/{uuid}'
+        body = payloads.entry(kind, uuid, etag, self_href, content, True)
         return RestResponse(status, {**_ATOM, 'etag': etag}, body.encode('utf-8'))
 
     def _feed_resp(self, req: RestRequest, kind: str,

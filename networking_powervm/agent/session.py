@@ -1,0 +1,97 @@
+"""pypowervm Adapter built from the [powervm] options.
+
+No password: local file-based auth (as on a NovaLink partition). Password:
+password auth, https by default; pypowervm verifies the server certificate
+(pinned <certpath>/<host>.crt, otherwise the system CA bundle).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from oslo_config import cfg
+from oslo_log import log as logging
+from pypowervm import adapter as pvm_adpt
+from pypowervm import exceptions as pvm_exc
+from pypowervm.helpers import log_helper as pvm_log
+from pypowervm.helpers import vios_busy as pvm_busy
+
+LOG = logging.getLogger(__name__)
+
+# Logon attempts on connection errors before giving up (exception_interval apart).
+DEFAULT_LOGON_TRIES = 60
+
+
+class SessionError(Exception):
+    """The REST API session cannot be established; the message is operator-readable."""
+
+
+def session_kwargs(conf: cfg.ConfigOpts) -> dict:
+    """pypowervm Session keyword arguments from [powervm] (may hold the password)."""
+    pvm = conf.powervm
+    certpath = pvm.certpath or ''
+    if certpath and not certpath.endswith(os.sep):
+        certpath += os.sep
+    return {
+        'host': pvm.host,
+        'username': pvm.username or None,
+        'password': pvm.password or None,
+        'protocol': pvm.protocol,
+        'port': pvm.port,
+        'timeout': pvm.timeout,
+        'certpath': certpath,
+    }
+
+
+def describe(conf: cfg.ConfigOpts) -> str:
+    """Where and how we connect, without credentials."""
+    kw = session_kwargs(conf)
+    auth = 'password' if kw['password'] else 'local file'
+    proto = kw['protocol'] or ('https' if kw['password'] else 'http')
+    port = f":{kw['port']}" if kw['port'] else ''
+    return f"{proto}://{kw['host']}{port} ({auth} auth, user {kw['username'] or '<auto>'})"
+
+
+def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
+                  sleep: Callable[[float], None] = time.sleep) -> pvm_adpt.Session:
+    """Log on, retrying connection errors every exception_interval seconds."""
+    kwargs = session_kwargs(conf)
+    where = describe(conf)
+    interval = conf.AGENT.exception_interval
+    for attempt in range(1, tries + 1):
+        try:
+            return pvm_adpt.Session(**kwargs)
+        except pvm_exc.ConnectionError as exc:
+            if attempt >= tries:
+                raise SessionError(f"Cannot connect to the PowerVM REST API at {where} "
+                                   f"after {tries} attempts: {_reason(exc)}") from None
+            LOG.warning("Cannot connect to the PowerVM REST API at %s (attempt %d of %d): "
+                        "%s; retrying in %d seconds", where, attempt, tries, _reason(exc),
+                        interval)
+            sleep(interval)
+        except pvm_exc.HttpError as exc:
+            status = getattr(exc.response, 'status', None)
+            raise SessionError(f"Logon to the PowerVM REST API at {where} failed "
+                               f"(HTTP {status}); check [powervm] username/password") from None
+        except pvm_exc.Error as exc:
+            raise SessionError(f"Logon to the PowerVM REST API at {where} failed: "
+                               f"{_reason(exc)}") from None
+        except ValueError as exc:
+            raise SessionError(f"Invalid [powervm] configuration: {exc}") from None
+    raise SessionError(f"Cannot connect to the PowerVM REST API at {where}")  # tries < 1
+
+
+def build_adapter(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
+                  sleep: Callable[[float], None] = time.sleep) -> pvm_adpt.Adapter:
+    """A logged-on Adapter with pypowervm's log and VIOS-busy retry helpers."""
+    session = build_session(conf, tries=tries, sleep=sleep)
+    LOG.info("Connected to the PowerVM REST API at %s", describe(conf))
+    return pvm_adpt.Adapter(session, helpers=[pvm_log.log_helper,
+                                              pvm_busy.vios_busy_retry_helper])
+
+
+def _reason(exc: Exception) -> str:
+    """Exception text (pypowervm puts method and URL there, never the request body)."""
+    return f"{type(exc).__name__}: {exc}"

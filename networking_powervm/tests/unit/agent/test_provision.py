@@ -1,0 +1,117 @@
+"""Provision requests and queue: cancel semantics, batching, retry expiry."""
+
+from __future__ import annotations
+
+import pytest
+
+from networking_powervm.agent import provision as prov
+from networking_powervm.common import constants as c
+
+LPAR = '0C8BC782-E312-40F7-ACAD-81EB3B9FB06D'
+HREF = (f'https://127.0.0.1:12443/rest/api/uom/ManagedSystem/c5d782c7-44e4-3086-ad15-'
+        f'b16fb039d63b/LogicalPartition/{LPAR.lower()}/ClientNetworkAdapter/'
+        f'4204d084-77a5-329c-9d3b-2f5ccffe2803')
+MAC = 'fa:16:3e:00:00:01'
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def req(action: str, mac: str = MAC, lpar: str | None = LPAR, at: float = 1000.0):
+    return prov.ProvisionRequest(action, mac, lpar, c.VIF_TYPE_PVM_SEA, at)
+
+
+def test_lpar_uuid_from_href():
+    assert prov.lpar_uuid_from_href(HREF) == LPAR
+    vios = HREF.replace('LogicalPartition', 'VirtualIOServer')
+    assert prov.lpar_uuid_from_href(vios) == LPAR
+    assert prov.lpar_uuid_from_href('https://x/rest/api/uom/ManagedSystem/abc') is None
+    assert prov.lpar_uuid_from_href(None) is None
+
+
+def test_from_event_uses_href_and_clock():
+    clock = Clock()
+    r = prov.ProvisionRequest.from_event(prov.PLUG, MAC, HREF, c.VIF_TYPE_PVM_SEA, clock)
+    assert (r.action, r.mac, r.lpar_uuid, r.created_at) == (prov.PLUG, MAC, LPAR, 1000.0)
+
+
+def test_bad_action_names_value():
+    with pytest.raises(ValueError, match="'replug'"):
+        req('replug')
+
+
+def test_unplug_cancels_pending_plug_and_vice_versa():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    q.add(req(prov.UNPLUG))
+    assert [r.action for r in q.pending] == [prov.UNPLUG]
+    q.add(req(prov.PLUG))
+    assert [r.action for r in q.pending] == [prov.PLUG]
+    assert [r.action for r in q.drain(0)] == [prov.PLUG]
+
+
+def test_cancel_is_per_mac_and_partition():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    q.add(req(prov.UNPLUG, lpar='7CFDD55B-E0D7-4B8C-8254-9305E31BB1DC'))
+    q.add(req(prov.UNPLUG, mac='fa:16:3e:00:00:02'))
+    assert len(q.drain(0)) == 3
+
+
+def test_duplicate_requests_collapse_and_drain_empties():
+    q = prov.ProvisionQueue()
+    for _ in range(3):
+        q.add(req(prov.PLUG))
+    q.add(req(prov.PLUG, mac='fa:16:3e:00:00:02'))
+    batch = q.drain(0)
+    assert sorted(r.mac for r in batch) == [MAC, 'fa:16:3e:00:00:02']
+    assert q.drain(0) == []
+
+
+def test_retry_set_offered_each_cycle_until_timeout():
+    clock = Clock()
+    q = prov.ProvisionQueue(clock=clock)
+    r = req(prov.PLUG, at=clock())
+    q.retry_later(r)
+    clock.now += c.PORT_WAIT_TIMEOUT - 1
+    assert q.drain(0) == [r]          # still offered
+    q.retry_later(r)                  # still unknown to Neutron
+    clock.now += 1                    # 20 minutes after the plug
+    assert q.drain(0) == []
+    assert q.retrying == []
+
+
+def test_retry_later_of_expired_request_is_dropped():
+    clock = Clock()
+    q = prov.ProvisionQueue(clock=clock)
+    clock.now += c.PORT_WAIT_TIMEOUT
+    q.retry_later(req(prov.PLUG, at=1000.0))
+    assert q.retrying == []
+
+
+def test_unplug_cancels_a_retried_plug():
+    q = prov.ProvisionQueue()
+    q.retry_later(req(prov.PLUG))
+    q.add(req(prov.UNPLUG))
+    assert [r.action for r in q.drain(0)] == [prov.UNPLUG]
+    assert q.retrying == []
+
+
+def test_requeue_never_overrides_a_newer_request():
+    q = prov.ProvisionQueue()
+    old = req(prov.PLUG)
+    q.add(req(prov.UNPLUG))
+    q.requeue([old, req(prov.PLUG, mac='fa:16:3e:00:00:02')])
+    assert sorted((r.mac, r.action) for r in q.drain(0)) == [
+        (MAC, prov.UNPLUG), ('fa:16:3e:00:00:02', prov.PLUG)]
+
+
+def test_close_wakes_drain():
+    q = prov.ProvisionQueue()
+    q.close()
+    assert q.drain(None) == []

@@ -1,0 +1,73 @@
+"""Adapter construction from [powervm]: auth mode, TLS, logon retry, no secrets logged."""
+
+from __future__ import annotations
+
+import logging
+from unittest import mock
+
+import pytest
+from pypowervm import exceptions as pvm_exc
+
+from networking_powervm.agent import session
+
+
+@pytest.fixture
+def sess():
+    with mock.patch.object(session.pvm_adpt, 'Session') as s:
+        yield s
+
+
+def test_file_auth_without_password(conf, sess):
+    adapter = session.build_adapter(conf, sleep=mock.Mock())
+    kw = sess.call_args.kwargs
+    assert kw['password'] is None and kw['host'] == 'localhost' and kw['protocol'] is None
+    assert adapter.session is sess.return_value
+    assert len(adapter.helpers) == 2
+
+
+def test_password_auth_passes_tls_settings(conf, sess):
+    conf.set_override('host', 'novalink.example.com', 'powervm')
+    conf.set_override('username', 'neutron', 'powervm')
+    conf.set_override('password', 's3cret', 'powervm')
+    conf.set_override('protocol', 'https', 'powervm')
+    conf.set_override('port', 12443, 'powervm')
+    conf.set_override('certpath', '/etc/pki', 'powervm')
+    session.build_adapter(conf, sleep=mock.Mock())
+    assert sess.call_args.kwargs == {
+        'host': 'novalink.example.com', 'username': 'neutron', 'password': 's3cret',
+        'protocol': 'https', 'port': 12443, 'timeout': 1200, 'certpath': '/etc/pki/'}
+
+
+def test_connection_errors_retried_without_logging_password(conf, sess, caplog):
+    caplog.set_level(logging.DEBUG)
+    conf.set_override('password', 's3cret', 'powervm')
+    conf.set_override('exception_interval', 7, 'AGENT')
+    sleep = mock.Mock()
+    sess.side_effect = [pvm_exc.ConnectionError('refused'), pvm_exc.ConnectionError('refused'),
+                        mock.Mock()]
+    session.build_adapter(conf, tries=5, sleep=sleep)
+    assert sleep.call_args_list == [mock.call(7), mock.call(7)]
+    assert 'refused' in caplog.text and 's3cret' not in caplog.text
+
+
+def test_gives_up_with_clear_error(conf, sess):
+    sess.side_effect = pvm_exc.ConnectionError('refused')
+    with pytest.raises(session.SessionError, match='localhost.*after 3 attempts'):
+        session.build_adapter(conf, tries=3, sleep=mock.Mock())
+
+
+def test_bad_credentials_not_retried(conf, sess):
+    conf.set_override('password', 's3cret', 'powervm')
+    resp = mock.Mock(status=401, body='', reqmethod='PUT', reqpath='/rest/api/web/Logon',
+                     reason='Unauthorized', reqheaders={}, reqbody='', headers={})
+    sess.side_effect = pvm_exc.HttpError(resp)
+    with pytest.raises(session.SessionError, match='HTTP 401') as err:
+        session.build_adapter(conf, sleep=mock.Mock())
+    assert 's3cret' not in str(err.value)
+    assert sess.call_count == 1
+
+
+def test_describe_hides_password(conf):
+    conf.set_override('password', 's3cret', 'powervm')
+    text = session.describe(conf)
+    assert 's3cret' not in text and 'password auth' in text and text.startswith('https://')
