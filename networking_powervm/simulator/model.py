@@ -211,6 +211,9 @@ class HostState:
     def all_macs(self) -> set[str]:
         macs = {c.mac for p in self.vioses + self.partitions for c in p.cnas}
         macs.update(t.mac for b in self.bridges for s in b.seas for t in s.trunks)
+        mod = sriov_module()
+        if mod is not None:
+            macs.update(mod.vnic_macs(self.vnics))
         return macs
 
     # ---- allocation -----------------------------------------------------
@@ -227,6 +230,9 @@ class HostState:
         slots = {c.slot for c in part.cnas}
         for sea in self.seas_of(part.uuid):
             slots.update(t.slot for t in sea.trunks)
+        mod = sriov_module()
+        if mod is not None:
+            slots.update(mod.vnic_slots(self.vnics, part.uuid))
         return slots
 
     def next_slot(self, part: Partition, high: bool = True) -> int:

@@ -312,6 +312,7 @@ def render_vios(st: HostState, base: str, v: Partition, network: bool) -> str:
                f'<TrunkAdapters group="ViosNetwork" kxe="false" kb="CUD" '
                f'schemaVersion="V1_0">{META}{trunks}</TrunkAdapters>')
     body = (head + tail + el('APICapable', True, 'CUD')
+            + el('IsVNICCapable', True, 'ROO') + el('VNICFailOverCapable', True, 'ROO')
             + el('ManagerPassthroughCapable', True, 'CUD')
             + el('MoverServicePartition', True, 'CUD') + net
             + el('VirtualIOServerLicenseAccepted', True, 'CUD'))
@@ -330,9 +331,12 @@ def render_system(st: HostState, base: str) -> str:
                   [child_href(base, st, 'LogicalPartition', p.uuid) for p in st.partitions])
             + '<AssociatedSystemCapabilities kb="CUD" kxe="false" schemaVersion="V1_0">'
             + META + el('ActiveLogicalPartitionMobilityCapable', True, 'ROO')
+            + el('SharedEthernetFailoverCapable', True, 'ROO')
+            + el('SRIOVCapable', True, 'ROO')
             + el('VirtualEthernetAdapterDynamicLogicalPartitionCapable', True, 'ROO')
             + el('VirtualSwitchCapable', True, 'ROO')
-            + el('VNICCapable', True, 'ROO') + el('VNICFailOverCapable', True, 'ROO')
+            + el('VirtualNICDedicatedSRIOVCapable', True, 'ROO')
+            + el('VirtualNICFailOverCapable', True, 'ROO')
             + '</AssociatedSystemCapabilities>'
             + '<AssociatedSystemIOConfiguration kb="CUD" kxe="false" schemaVersion="V1_0">'
             + META + el('AvailableWWPNs', 0, 'CUD') + sriov

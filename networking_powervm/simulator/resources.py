@@ -578,8 +578,9 @@ class SimHost:
         if part.is_mgmt:
             raise BadRequest(f'the management partition {part.name} cannot be deleted')
         st.partitions.remove(part)
-        st.vnics = [v for v in st.vnics
-                    if str(getattr(v, 'lpar_uuid', '') or '').upper() != part.uuid]
+        sriov_mod = model.sriov_module()
+        if sriov_mod is not None:
+            sriov_mod.release_partition_vnics(st, part.uuid)
         self._commit(part.uuid, self.sys_uuid)
         self.emit(self.href('LogicalPartition', part.uuid), DELETE)
         return RestResponse(204, {}, b'')
