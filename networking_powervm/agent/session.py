@@ -1,13 +1,18 @@
 """pypowervm Adapter built from the [powervm] options.
 
 No password: local file-based auth (as on a NovaLink partition). Password:
-password auth, https by default; pypowervm verifies the server certificate
-(pinned <certpath>/<host>.crt, otherwise the system CA bundle).
+password auth, https by default. Over https every request verifies the
+server certificate: against ``<certpath>/<host>.crt`` when that file exists
+(``.`` and ``:`` in the host may be written ``_``, as pypowervm names it),
+otherwise against the system CA bundle. pypowervm alone verifies only the
+logon, and its certificate pinning fails on Python 3.11+, so
+:class:`VerifiedSession` takes over verification.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 
@@ -26,6 +31,38 @@ DEFAULT_LOGON_TRIES = 60
 
 class SessionError(Exception):
     """The REST API session cannot be established; the message is operator-readable."""
+
+
+class VerifiedSession(pvm_adpt.Session):
+    """A pypowervm Session that verifies TLS on every https request."""
+
+    def __init__(self, *, ca_bundle: str | bool = True, **kwargs) -> None:
+        self.ca_bundle = ca_bundle
+        if isinstance(ca_bundle, str):
+            # pypowervm sets verify on a fresh requests.Session per request, and
+            # requests lets these variables override a session-level verify; make
+            # them name the trusted certificate (this process talks TLS only to
+            # the PowerVM REST API).
+            os.environ['REQUESTS_CA_BUNDLE'] = ca_bundle
+            os.environ['CURL_CA_BUNDLE'] = ca_bundle
+        # certpath='' turns off pypowervm's own (logon-only, broken) pinning;
+        # request() below verifies instead.
+        super().__init__(**{**kwargs, 'certpath': ''})
+
+    def request(self, method: str, path: str, *args, **kwargs):  # noqa: D102
+        if self.protocol == 'https':
+            kwargs['verify'] = self.ca_bundle
+        return super().request(method, path, *args, **kwargs)
+
+
+def ca_bundle_for(host: str, certpath: str) -> str | bool:
+    """The trusted certificate file for ``host`` under ``certpath``, else True (system CAs)."""
+    if certpath:
+        for name in (host, re.sub('[:.]', '_', host)):
+            candidate = os.path.join(certpath, name + '.crt')
+            if os.path.isfile(candidate):
+                return candidate
+    return True
 
 
 def session_kwargs(conf: cfg.ConfigOpts) -> dict:
@@ -62,7 +99,8 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
     interval = conf.AGENT.exception_interval
     for attempt in range(1, tries + 1):
         try:
-            return pvm_adpt.Session(**kwargs)
+            return VerifiedSession(ca_bundle=ca_bundle_for(kwargs['host'], kwargs['certpath']),
+                                   **kwargs)
         except pvm_exc.ConnectionError as exc:
             if attempt >= tries:
                 raise SessionError(f"Cannot connect to the PowerVM REST API at {where} "

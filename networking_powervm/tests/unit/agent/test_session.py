@@ -13,7 +13,7 @@ from networking_powervm.agent import session
 
 @pytest.fixture
 def sess():
-    with mock.patch.object(session.pvm_adpt, 'Session') as s:
+    with mock.patch.object(session, 'VerifiedSession') as s:
         yield s
 
 
@@ -35,7 +35,16 @@ def test_password_auth_passes_tls_settings(conf, sess):
     session.build_adapter(conf, sleep=mock.Mock())
     assert sess.call_args.kwargs == {
         'host': 'novalink.example.com', 'username': 'neutron', 'password': 's3cret',
-        'protocol': 'https', 'port': 12443, 'timeout': 1200, 'certpath': '/etc/pki/'}
+        'protocol': 'https', 'port': 12443, 'timeout': 1200, 'certpath': '/etc/pki/',
+        'ca_bundle': True}
+
+
+def test_trusted_certificate_file_found_by_host_name(tmp_path):
+    (tmp_path / 'nl_example_com.crt').write_text('x')
+    assert session.ca_bundle_for('nl.example.com', str(tmp_path)) == str(
+        tmp_path / 'nl_example_com.crt')
+    assert session.ca_bundle_for('other.example.com', str(tmp_path)) is True
+    assert session.ca_bundle_for('nl.example.com', '') is True
 
 
 def test_connection_errors_retried_without_logging_password(conf, sess, caplog):
