@@ -70,6 +70,7 @@ class PVMAgentBase:
         self.plugin_rpc = agent_rpc.PluginApi(topics.PLUGIN)
         self.state_rpc = agent_rpc.PluginReportStateAPI(topics.REPORTS)
         self.connection: Any = None
+        self._report_lock = threading.Lock()
         self.agent_state: dict[str, Any] = {
             'binary': self.BINARY,
             'host': self.host,
@@ -160,11 +161,16 @@ class PVMAgentBase:
         self._heal_now.set()
 
     def report_state(self) -> None:
-        """Send one heartbeat to Neutron; errors are logged."""
+        """Send one heartbeat to Neutron; errors are logged.
+
+        Several threads report (heartbeat, events, RPC, heal); a lock keeps
+        agent_state and start_flag consistent.
+        """
         try:
-            self.agent_state['configurations'] = self.get_configurations()
-            status = self.state_rpc.report_state(self.context, self.agent_state, True)
-            self.agent_state.pop('start_flag', None)
+            with self._report_lock:
+                self.agent_state['configurations'] = self.get_configurations()
+                status = self.state_rpc.report_state(self.context, self.agent_state, True)
+                self.agent_state.pop('start_flag', None)
             if status == agent_consts.AGENT_REVIVED:
                 LOG.info("Agent revived by Neutron; scheduling a full resync")
                 self.full_resync()
