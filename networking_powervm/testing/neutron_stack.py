@@ -227,6 +227,19 @@ class _Database:
         return f'{base}/{name}' + ('?charset=utf8' if self.kind == 'mysql' else '')
 
 
+def write_policy(path: Path) -> None:
+    """Let the admin set binding:profile, as Nova does with the ``service`` role.
+
+    With ``auth_strategy = noauth`` every request runs as a plain admin, which
+    neutron's default policy refuses for binding:profile (oslo.policy finds
+    this file next to neutron.conf).
+    """
+    rule = 'rule:context_is_admin or rule:service_api'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(''.join(f'"{action}_port:binding:profile": "{rule}"\n'
+                            for action in ('create', 'update')))
+
+
 class NeutronStack:
     """Neutron API + RPC server on a fresh database and RabbitMQ vhost.
 
@@ -332,9 +345,10 @@ class NeutronStack:
     # ------------------------------------------------------------------ configs
 
     def write_configs(self) -> None:
-        """Write neutron.conf, ml2_conf.ini and the API's logging overlay."""
+        """Write neutron.conf, ml2_conf.ini, policy.yaml and the API's logging overlay."""
         for sub in ('etc', 'log', 'state', 'lock'):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        write_policy(self.etc_dir / 'policy.yaml')
         write_ini(self.neutron_conf, {
             'DEFAULT': {
                 'core_plugin': 'ml2', 'service_plugins': '', 'auth_strategy': 'noauth',
@@ -361,13 +375,15 @@ class NeutronStack:
         })
         write_ini(self.api_conf, {'DEFAULT': {'log_file': str(self.api_log)}})
 
-    def agent_config(self, host: str, extra: dict[str, dict[str, Any]] | None = None) -> Path:
-        """Write ``etc/agent-<host>.ini`` for one of our agents; ``extra`` adds/overrides.
+    def agent_config(self, host: str, extra: dict[str, dict[str, Any]] | None = None,
+                     name: str | None = None) -> Path:
+        """Write ``etc/agent-<name or host>.ini`` for one of our agents; ``extra`` adds/overrides.
 
         Sets transport_url, host, logging and a short [AGENT] report_interval; the
         caller adds the agent-specific options, e.g. ``{'AGENT': {...}, 'powervm': {...}}``.
+        Give each agent of one host its own ``name`` (e.g. ``'host1-sea'``).
         """
-        safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in host)
+        safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in (name or host))
         base = {
             'DEFAULT': {'transport_url': self.transport_url, 'host': host,
                         'debug': self.debug, 'use_stderr': False,

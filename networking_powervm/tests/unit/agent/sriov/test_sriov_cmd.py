@@ -28,13 +28,15 @@ class SriovAgentCmdTestCase(unittest.TestCase):
     def test_capacity_with_too_many_decimals(self):
         proc = self._run('--config-file', self._conf('[AGENT]\nvnic_vf_capacity = 0.12345\n'))
         self.assertEqual(1, proc.returncode, proc.stderr)
-        self.assertIn('networking-powervm-sriov-agent: Invalid [AGENT] vnic_vf_capacity = '
+        self.assertIn('networking-powervm-sriov-agent: cannot start: '
+                      'Invalid [AGENT] vnic_vf_capacity = '
                       '0.12345: at most 4 decimal places', proc.stderr)
 
     def test_out_of_range_redundancy(self):
         proc = self._run('--config-file', self._conf('[AGENT]\nvnic_required_vfs = 0\n'))
         self.assertEqual(1, proc.returncode, proc.stderr)
-        self.assertIn('networking-powervm-sriov-agent: Invalid [AGENT] vnic_required_vfs = 0: '
+        self.assertIn('networking-powervm-sriov-agent: cannot start: '
+                      'Invalid [AGENT] vnic_required_vfs = 0: '
                       'Should be greater than or equal to 1', proc.stderr)
         self.assertNotIn('Traceback', proc.stderr)
 
