@@ -107,7 +107,11 @@ def write_ini(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
         lines += [f'{key} = {_ini_value(val)}' for key, val in opts.items()]
         lines.append('')
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('\n'.join(lines))
+    # 0600: agent configs hold the REST API password.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        f.write('\n'.join(lines))
+    os.chmod(path, 0o600)
     return path
 
 
