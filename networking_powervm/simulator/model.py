@@ -211,9 +211,7 @@ class HostState:
     def all_macs(self) -> set[str]:
         macs = {c.mac for p in self.vioses + self.partitions for c in p.cnas}
         macs.update(t.mac for b in self.bridges for s in b.seas for t in s.trunks)
-        mod = sriov_module()
-        if mod is not None:
-            macs.update(mod.vnic_macs(self.vnics))
+        macs.update(sriov_module().vnic_macs(self.vnics))
         return macs
 
     # ---- allocation -----------------------------------------------------
@@ -230,9 +228,7 @@ class HostState:
         slots = {c.slot for c in part.cnas}
         for sea in self.seas_of(part.uuid):
             slots.update(t.slot for t in sea.trunks)
-        mod = sriov_module()
-        if mod is not None:
-            slots.update(mod.vnic_slots(self.vnics, part.uuid))
+        slots.update(sriov_module().vnic_slots(self.vnics, part.uuid))
         return slots
 
     def next_slot(self, part: Partition, high: bool = True) -> int:
@@ -336,27 +332,23 @@ class HostState:
             raise ValueError(f'corrupt simulator state file {path}: {e}') from e
 
 
-def sriov_module():
-    """The SR-IOV module (``sriov.py``), or None while it does not exist yet."""
-    try:
-        from networking_powervm.simulator import sriov
-    except ImportError:
-        return None
+def sriov_module() -> Any:
+    """The :mod:`networking_powervm.simulator.sriov` package.
+
+    Imported on use because that package imports this module.
+    """
+    from networking_powervm.simulator import sriov
     return sriov
 
 
 def _sriov_to_dict(adapters: list, vnics: list) -> Any:
-    mod = sriov_module()
-    if mod is None:
-        return None
-    return mod.state_to_dict(adapters, vnics)
+    return sriov_module().state_to_dict(adapters, vnics)
 
 
 def _sriov_from_dict(d: Any) -> tuple[list, list]:
-    mod = sriov_module()
-    if mod is None or d is None:
+    if d is None:
         return [], []
-    adapters, vnics = mod.state_from_dict(d)
+    adapters, vnics = sriov_module().state_from_dict(d)
     return list(adapters), list(vnics)
 
 

@@ -322,10 +322,7 @@ def render_vios(st: HostState, base: str, v: Partition, network: bool) -> str:
 # ---- managed system -------------------------------------------------------------
 def render_system(st: HostState, base: str) -> str:
     s = st.system
-    sriov = ''
-    mod = model.sriov_module()
-    if mod is not None:
-        sriov = mod.render_sriov_adapters(st.sriov_adapters, base)
+    sriov = model.sriov_module().render_sriov_adapters(st.sriov_adapters, base)
     used_mem = 8192 + 4096 * len(st.vioses) + 2048 * len(st.partitions)
     body = (links('AssociatedLogicalPartitions',
                   [child_href(base, st, 'LogicalPartition', p.uuid) for p in st.partitions])

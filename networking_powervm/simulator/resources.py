@@ -19,7 +19,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from networking_powervm.common import constants as const
-from networking_powervm.simulator import model, payloads, scenarios
+from networking_powervm.simulator import model, payloads, scenarios, sriov
 from networking_powervm.simulator.errors import http_error
 from networking_powervm.simulator.model import (
     CNA,
@@ -165,11 +165,8 @@ class SimHost:
     # ---- public helpers ---------------------------------------------------------
     def relabel_sriov_port(self, location_code: str, label: str) -> None:
         """Relabel an SR-IOV physical port; emits the ConfigChange event."""
-        mod = model.sriov_module()
-        if mod is None:
-            raise ValueError(f'unknown SR-IOV port location code {location_code!r}')
         with self.lock:
-            mod.relabel_port(self.state.sriov_adapters, location_code, label)
+            sriov.relabel_port(self.state.sriov_adapters, location_code, label)
             self.state.touch(self.sys_uuid)
             self.save()
             self.emit(payloads.sys_href(self._base_url, self.state), MODIFY,
@@ -181,8 +178,7 @@ class SimHost:
         with self.lock:
             st = self.state
             d = st.to_dict()
-            mod = model.sriov_module()
-            sri = mod.snapshot(st.sriov_adapters, st.vnics) if mod else {}
+            sri = sriov.snapshot(st.sriov_adapters, st.vnics)
 
             def cnas(p: Partition) -> list[dict]:
                 return [{'uuid': c.uuid, 'slot': c.slot, 'mac': c.mac, 'pvid': c.pvid,
@@ -513,10 +509,7 @@ class SimHost:
         if sub[1] == 'ClientNetworkAdapter':
             return self._cnas(req, kind, part, sub[2:])
         if sub[1] == 'VirtualNICDedicated' and kind == 'LogicalPartition':
-            mod = model.sriov_module()
-            if mod is None:
-                raise BadRequest(f'unknown URI {req.path}', 404)
-            return mod.handle_vnic(self, req, part.uuid, sub[2] if len(sub) > 2 else None)
+            return sriov.handle_vnic(self, req, part.uuid, sub[2] if len(sub) > 2 else None)
         raise BadRequest(f'unknown URI {req.path}', 404)
 
     @staticmethod
@@ -578,9 +571,7 @@ class SimHost:
         if part.is_mgmt:
             raise BadRequest(f'the management partition {part.name} cannot be deleted')
         st.partitions.remove(part)
-        sriov_mod = model.sriov_module()
-        if sriov_mod is not None:
-            sriov_mod.release_partition_vnics(st, part.uuid)
+        sriov.release_partition_vnics(st, part.uuid)
         self._commit(part.uuid, self.sys_uuid)
         self.emit(self.href('LogicalPartition', part.uuid), DELETE)
         return RestResponse(204, {}, b'')

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from networking_powervm.common import constants as const
-from networking_powervm.simulator import model
+from networking_powervm.simulator import model, sriov
 from networking_powervm.simulator.model import (
     CNA,
     SEA,
@@ -329,11 +329,8 @@ class _Builder:
             return
         if not isinstance(items, list):
             raise ScenarioError(f'sriov: expected a list, got {items!r}')
-        mod = model.sriov_module()
-        if mod is None:
-            return
         try:
-            self.state.sriov_adapters = list(mod.adapters_from_scenario(items))
+            self.state.sriov_adapters = list(sriov.adapters_from_scenario(items))
         except ValueError as e:
             raise ScenarioError(f'sriov: {e}') from e
 
