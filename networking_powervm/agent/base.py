@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,9 @@ from networking_powervm.agent import events as pvm_events
 from networking_powervm.agent import session as pvm_session
 
 LOG = logging.getLogger(__name__)
+
+# Devices per get_devices_details_list / update_device_list call.
+RPC_CHUNK = 100
 
 
 class AgentError(Exception):
@@ -179,10 +183,24 @@ class PVMAgentBase:
 
     def get_device_details(self, macs: list[str]) -> list[dict]:
         """Neutron's details of the ports with these MACs (ML2 accepts MACs)."""
-        if not macs:
-            return []
-        return self.plugin_rpc.get_devices_details_list(
-            self.context, list(macs), self.agent_id, self.host)
+        details: list[dict] = []
+        macs = list(macs)
+        for start in range(0, len(macs), RPC_CHUNK):
+            details.extend(self.plugin_rpc.get_devices_details_list(
+                self.context, macs[start:start + RPC_CHUNK], self.agent_id, self.host) or [])
+        return details
+
+    def bound_port_macs(self, vnic_type: str) -> set[str]:
+        """MACs of the Neutron ports of ``vnic_type`` bound to this host (one RPC call)."""
+        ports = self.plugin_rpc.get_ports_by_vnic_type_and_host(
+            self.context, vnic_type, self.host)
+        macs: set[str] = set()
+        for port in ports or []:
+            try:
+                macs.add(pvm_events.norm_mac(port.get('mac_address')))
+            except pvm_events.EventError:
+                LOG.warning("Ignoring Neutron port %s with a bad MAC", port.get('id'))
+        return macs
 
     def update_devices_up(self, macs: list[str]) -> None:
         """Mark the ports with these MACs ACTIVE."""
@@ -194,14 +212,14 @@ class PVMAgentBase:
 
     # ------------------------------------------------------------ internals
     def _update_devices(self, up: list[str], down: list[str]) -> None:
-        if not up and not down:
-            return
-        result = self.plugin_rpc.update_device_list(
-            self.context, up, down, self.agent_id, self.host)
-        failed = (result or {}).get('failed_devices_up', []) + \
-            (result or {}).get('failed_devices_down', [])
-        if failed:
-            LOG.warning("Neutron failed to update the status of devices %s", failed)
+        for start in range(0, max(len(up), len(down)), RPC_CHUNK):
+            chunk_up, chunk_down = up[start:start + RPC_CHUNK], down[start:start + RPC_CHUNK]
+            result = self.plugin_rpc.update_device_list(
+                self.context, chunk_up, chunk_down, self.agent_id, self.host)
+            failed = (result or {}).get('failed_devices_up', []) + \
+                (result or {}).get('failed_devices_down', [])
+            if failed:
+                LOG.warning("Neutron failed to update the status of devices %s", failed)
 
     def _get_host_uuid(self) -> str:
         systems = pvm_ms.System.get(self.adapter)
@@ -227,8 +245,11 @@ class PVMAgentBase:
         retry = self.conf.AGENT.exception_interval
         while not self._stop_event.is_set():
             self._heal_now.clear()
+            started = time.monotonic()
             try:
                 self.heal()
+                LOG.info("Heal and optimize done in %.1f seconds",
+                         time.monotonic() - started)
                 wait = interval
             except Exception:
                 LOG.exception("Heal and optimize failed; retrying in %s seconds", retry)

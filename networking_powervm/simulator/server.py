@@ -371,6 +371,9 @@ def _json(status: int, obj: Any, headers: dict[str, str] | None = None) -> RestR
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The listen backlog: socketserver's default of 5 resets connections when
+    # a burst of clients (e.g. 100 compute-side event posts) connects at once.
+    request_queue_size = 256
     sim: SimServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:

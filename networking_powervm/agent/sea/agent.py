@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent import futures
 from typing import Any
 
+from neutron_lib.api.definitions import portbindings
 from oslo_config import cfg
 from oslo_log import log as logging
 from pypowervm import exceptions as pvm_exc
@@ -37,8 +38,6 @@ LOG = logging.getLogger(__name__)
 
 # Seconds between retries of plugs whose port Neutron does not know yet.
 RETRY_INTERVAL = 5
-# MACs per get_devices_details_list call during heal.
-DETAILS_CHUNK = 100
 # Threads reading partitions' adapters during heal.
 SCAN_WORKERS = 8
 
@@ -108,14 +107,13 @@ class SharedEthernetAgent(base.PVMAgentBase):
                       sorted(self.bridges), exc)
         gen = self.guard.mark()
         client_cnas, vios_cnas = self.scan_host()
-        macs = sorted({norm_mac(cna.mac) for cna in client_cnas if not cna.is_trunk})
+        on_host = {norm_mac(cna.mac) for cna in client_cnas if not cna.is_trunk}
+        # Only Neutron ports bound here: the host's other adapters are not ours.
+        macs = sorted(on_host & self.bound_port_macs(portbindings.VNIC_NORMAL))
         requests = [prov.ProvisionRequest(prov.PLUG, mac, None, self.VIF_TYPE, self.clock())
                     for mac in macs]
-        served: set[str] = set()
-        for start in range(0, len(requests), DETAILS_CHUNK):
-            served |= self.provision(requests[start:start + DETAILS_CHUNK],
-                                     retry_unknown=False)
-        on_host = set(macs)
+        # One pass: one bridge update per bridge for all the ports.
+        served = self.provision(requests, retry_unknown=False)
         with self._dev_lock:
             self._devices = served | (self._devices & on_host)
         if self.conf.AGENT.automated_powervm_vlan_cleanup:

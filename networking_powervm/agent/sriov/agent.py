@@ -20,6 +20,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from neutron_lib.api.definitions import portbindings
 from oslo_config import cfg
 from oslo_log import log as logging
 from pypowervm import adapter as pvm_adpt
@@ -173,7 +174,8 @@ class SRIOVAgent(base.PVMAgentBase):
         macs = self.host_vnic_macs()
         if not macs:
             return
-        known = self._known_macs(macs)
+        bound = self.bound_port_macs(portbindings.VNIC_DIRECT)
+        known = sorted(set(macs) & bound)
         if known:
             LOG.info("Heal: marking %d SR-IOV port(s) up", len(known))
             self.update_devices_up(known)

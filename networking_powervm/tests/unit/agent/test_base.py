@@ -81,6 +81,26 @@ def test_device_helpers(agent, rpc):
     assert agent.get_device_details([]) == []
 
 
+def test_rpc_calls_are_chunked(agent, rpc):
+    macs = [f'fa:16:3e:00:{i // 256:02x}:{i % 256:02x}' for i in range(250)]
+    rpc.plugin.get_devices_details_list.side_effect = lambda ctx, devs, aid, host: [
+        {'device': d} for d in devs]
+    assert [d['device'] for d in agent.get_device_details(macs)] == macs
+    assert [len(c.args[1]) for c in rpc.plugin.get_devices_details_list.call_args_list] == [
+        100, 100, 50]
+    agent.update_devices_up(macs)
+    assert [len(c.args[1]) for c in rpc.plugin.update_device_list.call_args_list] == [
+        100, 100, 50]
+
+
+def test_bound_port_macs_normalises_and_skips_bad_macs(agent, rpc):
+    rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'a', 'mac_address': 'FA:16:3E:00:00:01'}, {'id': 'b', 'mac_address': 'bogus'}]
+    assert agent.bound_port_macs('normal') == {'fa:16:3e:00:00:01'}
+    rpc.plugin.get_ports_by_vnic_type_and_host.assert_called_once_with(
+        agent.context, 'normal', 'novalink1')
+
+
 def test_run_starts_everything_and_stop_ends_it(conf, rpc):
     class Stopping(Agent):
         def heal(self):

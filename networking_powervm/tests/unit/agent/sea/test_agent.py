@@ -167,6 +167,9 @@ def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
     }
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
         {'fa:16:3e:00:00:01': details('fa:16:3e:00:00:01', 1001)})
+    env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'p1', 'mac_address': 'fa:16:3e:00:00:01'},
+        {'id': 'p2', 'mac_address': 'fa:16:3e:00:00:99'}]   # bound here, but no adapter
     with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=lpars), \
             mock.patch.object(sea_agent.pvm_vios.VIOS, 'get', return_value=[vios]), \
             mock.patch.object(pvm_net.CNA, 'get',
@@ -175,6 +178,10 @@ def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
         vios.name = 'vios1'
         env.agent.heal()
     env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID, [1001])
+    # Only the bound port on the host is looked up: not the other partition's adapter.
+    env.rpc.plugin.get_ports_by_vnic_type_and_host.assert_called_once_with(
+        env.agent.context, 'normal', env.agent.host)
+    assert env.rpc.plugin.get_devices_details_list.call_args[0][1] == ['fa:16:3e:00:00:01']
     assert env.rpc.plugin.update_device_list.call_args[0][1] == ['fa:16:3e:00:00:01']
     assert env.agent.get_configurations()['devices'] == 1
     # One bridge update removing only 1000 and 1004 (1004 only sits on a trunk).

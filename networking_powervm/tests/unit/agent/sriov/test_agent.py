@@ -297,14 +297,17 @@ class HealTestCase(AgentTestBase):
         self.addCleanup(patcher.stop)
 
     def test_heal_marks_known_vnics_up(self):
-        self.plugin_rpc.get_devices_details_list.return_value = [
-            known(VNIC_MACS[0]), {'device': VNIC_MACS[1]}]
+        # Neutron has direct ports bound here for the first vNIC and for a MAC
+        # that is on no partition.
+        self.plugin_rpc.get_ports_by_vnic_type_and_host.return_value = [
+            {'id': 'p1', 'mac_address': VNIC_MACS[0]},
+            {'id': 'p2', 'mac_address': 'fa:16:3e:99:99:99'}]
         self.agent.heal()
         for lpar in self.lpars:
             self.vnic_get.assert_any_call(self.adapter, parent_type=pvm_lpar.LPAR,
                                           parent_uuid=lpar.uuid)
-        self.plugin_rpc.get_devices_details_list.assert_called_once_with(
-            self.agent.context, VNIC_MACS, self.agent.agent_id, 'host1')
+        self.plugin_rpc.get_ports_by_vnic_type_and_host.assert_called_once_with(
+            self.agent.context, 'direct', 'host1')
         self.plugin_rpc.update_device_list.assert_called_once_with(
             self.agent.context, [VNIC_MACS[0]], [], self.agent.agent_id, 'host1')
 
