@@ -9,7 +9,7 @@
     agent.kill(); agent.start(); agent.wait_alive(neutron)
     agent.stop()                       # SIGTERM; returns the exit code
 
-Output (stdout/stderr) goes to ``<log_file>.out``; ``log_tail()`` shows both files.
+Output (stdout/stderr) goes to ``<log_file>.out``; ``logtail()`` shows both files.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
+
+from networking_powervm.testing.logs import tail
 
 
 class AgentProcessError(RuntimeError):
@@ -53,16 +55,6 @@ def log_file_of(config_file: Path) -> Path | None:
     parser.read(config_file)
     value = parser.defaults().get('log_file')
     return Path(value) if value else None
-
-
-def _tail(path: Path | None, lines: int) -> str:
-    if path is None:
-        return ''
-    try:
-        text = path.read_text(errors='replace').splitlines()
-    except OSError:
-        return f'(no file {path})'
-    return f'--- last {min(lines, len(text))} lines of {path} ---\n' + '\n'.join(text[-lines:])
 
 
 class AgentProcess:
@@ -139,7 +131,7 @@ class AgentProcess:
         except subprocess.TimeoutExpired:
             raise AgentProcessError(
                 f'agent on {self.host} (pid {self.pid}) still runs after {timeout:.0f}s\n'
-                + self.log_tail()) from None
+                + self.logtail()) from None
 
     def stop(self, timeout: float = 15) -> int | None:
         """SIGTERM and wait; SIGKILL if it outlives ``timeout``. The exit code (None: never run)."""
@@ -182,7 +174,7 @@ class AgentProcess:
             if not self.running:
                 raise AgentProcessError(
                     f'agent on {self.host} exited with {self.returncode} before showing up '
-                    f'alive\n{self.log_tail()}')
+                    f'alive\n{self.logtail()}')
             agents = neutron.list_agents(host=self.host, agent_type=self.agent_type)
             last = agents[0] if agents else None
             if (last is not None and last.get('alive') is True
@@ -192,13 +184,13 @@ class AgentProcess:
             if time.monotonic() >= deadline:
                 raise AgentProcessError(
                     f'agent {self.agent_type!r} on {self.host} not alive (new start) within '
-                    f'{timeout:.0f}s; last seen {last!r}\n{self.log_tail()}')
+                    f'{timeout:.0f}s; last seen {last!r}\n{self.logtail()}')
             time.sleep(interval)
 
     # ------------------------------------------------------------------ logs
-    def log_tail(self, lines: int = 60) -> str:
+    def logtail(self, lines: int = 60) -> str:
         """The last lines of the oslo.log file and of the process output."""
-        parts = [_tail(self.log_file, lines), _tail(self.out_file, min(lines, 20))]
+        parts = [tail(self.log_file, lines), tail(self.out_file, min(lines, 20))]
         return '\n'.join(p for p in parts if p)
 
     def log_text(self) -> str:

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from networking_powervm.common import constants as const
+from networking_powervm.simulator.inspect import table
+from networking_powervm.testing.logs import tail
 
 MARKER = '.npvm-demo'
 SCENARIO = 'single'
@@ -82,15 +84,6 @@ class PortState:
     active_after: float | None = None
     backing: str = ''
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    """The last ``lines`` lines of a log, headed by its path."""
-    try:
-        text = path.read_text(errors='replace').splitlines()
-    except OSError:
-        return f'--- (no log at {path}) ---'
-    return f'--- last {min(lines, len(text))} lines of {path} ---\n' + '\n'.join(text[-lines:])
 
 
 class Progress:
@@ -448,10 +441,10 @@ class Demo:
                          f'{s.active_after:.1f}s' if s.active_after is not None else '-',
                          backing])
         print()
-        print(render_table('Neutron ports', ['PORT', 'LPAR', 'MAC', 'VNIC', 'VIF_TYPE',
+        print(table('Neutron ports', ['PORT', 'LPAR', 'MAC', 'VNIC', 'VIF_TYPE',
                                              'STATUS', 'VLAN', 'ACTIVE', 'BACKING'], rows))
         print()
-        print(render_table('Simulator network bridges (pypowervm NetBridge.get)',
+        print(table('Simulator network bridges (pypowervm NetBridge.get)',
                            ['BRIDGE', 'VSWITCH', 'PVID', 'SEAS', 'LOAD GROUPS', 'VLANS'],
                            [[b['uuid'][:8], b['vswitch_id'], b['pvid'], ', '.join(b['seas']),
                              b['load_groups'], ','.join(map(str, b['vlans']))]
@@ -490,18 +483,6 @@ class Demo:
         self.say(f'all {len(self.ports)} ports ACTIVE')
         if self.args.keep:
             self.keep()
-
-
-def render_table(title: str, columns: list[str], rows: list[list[Any]]) -> str:
-    """A fixed-width text table with a title line."""
-    cells = [columns] + [['' if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
-    lines = [f'== {title} ==']
-    for n, row in enumerate(cells):
-        lines.append('  '.join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            lines.append('  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
 
 
 # ---------------------------------------------------------------------- CLI

@@ -28,6 +28,7 @@ from typing import Any
 import requests
 
 from networking_powervm.testing import services
+from networking_powervm.testing.logs import tail
 
 DEFAULT_MECHANISM_DRIVERS = 'pvm_sea,pvm_sriov'
 PHYSNETS = ('default', 'physnet1', 'physnet2')
@@ -122,14 +123,6 @@ def merge_sections(base: dict[str, dict[str, Any]],
     for name, opts in (extra or {}).items():
         merged.setdefault(name, {}).update(opts)
     return merged
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors='replace').splitlines()
-    except OSError:
-        return f'(no log at {path})'
-    return f'--- last lines of {path} ---\n' + '\n'.join(text[-lines:])
 
 
 def _rabbitmqctl(*args: str, check: bool = True) -> str:
@@ -430,7 +423,7 @@ class NeutronStack:
                                  timeout=self.start_timeout * 2, check=False)
         if res.returncode != 0:
             raise StackError(f'neutron-db-manage upgrade heads failed (exit {res.returncode})\n'
-                             + _tail(log))
+                             + tail(log))
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
         out = open(self.log_dir / f'{name}.out', 'ab')  # the child owns a dup
@@ -461,8 +454,8 @@ class NeutronStack:
             code = proc.poll()
             if code is not None:
                 log = self.api_log if name == 'neutron-api' else self.rpc_log
-                raise StackError(f'{name} exited with {code}\n{_tail(log)}\n'
-                                 + _tail(self.log_dir / f'{name}.out', 15))
+                raise StackError(f'{name} exited with {code}\n{tail(log)}\n'
+                                 + tail(self.log_dir / f'{name}.out', 15))
 
     def api_ready(self) -> bool:
         """True if GET /v2.0/networks answers 200."""
@@ -509,7 +502,7 @@ class NeutronStack:
                                     if not ok)
                 log = self.api_log if not api_ok else self.rpc_log
                 raise StackError(f'Neutron {what} not ready within {self.start_timeout:.0f}s'
-                                 f'\n{_tail(log)}')
+                                 f'\n{tail(log)}')
             time.sleep(0.5)
 
     @staticmethod
