@@ -23,6 +23,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_messaging import Target
 from pypowervm import adapter as pvm_adpt
+from pypowervm import exceptions as pvm_exc
+from pypowervm.tasks import partition as pvm_partition
 from pypowervm.wrappers import managed_system as pvm_ms
 
 from networking_powervm.agent import config as pvm_config
@@ -143,6 +145,7 @@ class PVMAgentBase:
         """Start the agent and block until stop() or SIGTERM."""
         self._install_signal_handler()
         try:
+            self.wait_for_vioses()
             self.setup()
             self._setup_rpc()
             self.start_thread('heartbeat', self._heartbeat_loop)
@@ -157,6 +160,17 @@ class PVMAgentBase:
         finally:
             self._stop_event.set()
             self._shutdown()
+
+    def wait_for_vioses(self) -> None:
+        """Wait until the host's Virtual I/O Servers are running with RMC active.
+
+        pypowervm waits as long as a VIOS that is still booting needs; no
+        active VIOS at the end is a start-up error.
+        """
+        try:
+            pvm_partition.validate_vios_ready(self.adapter)
+        except pvm_exc.ViosNotAvailable as exc:
+            raise AgentError(f"No Virtual I/O Server of the host is ready: {exc}") from None
 
     def stop(self) -> None:
         """Ask run() to return (thread- and signal-safe)."""

@@ -38,6 +38,32 @@ def agent(conf, rpc):
     return Agent(conf, adapter=mock.MagicMock())
 
 
+@pytest.fixture(autouse=True)
+def vios_ready():
+    """validate_vios_ready against a mock adapter would poll for many minutes."""
+    with mock.patch.object(base.pvm_partition, 'validate_vios_ready') as ready:
+        yield ready
+
+
+def test_run_waits_for_vioses_before_setup(conf, rpc, vios_ready):
+    class Stopping(Agent):
+        def setup(self):
+            self.calls.append(('setup', vios_ready.call_count))
+            self.stop()
+
+    a = Stopping(conf, adapter=mock.MagicMock())
+    a.run()
+    vios_ready.assert_called_once_with(a.adapter)
+    assert a.calls == [('setup', 1)]
+
+
+def test_no_ready_vios_is_a_startup_error(conf, rpc, vios_ready):
+    vios_ready.side_effect = base.pvm_exc.ViosNotAvailable(wait_time=300)
+    a = Agent(conf, adapter=mock.MagicMock())
+    with pytest.raises(base.AgentError, match='No Virtual I/O Server of the host is ready'):
+        a.run()
+
+
 def test_init(agent, conf):
     assert agent.host_uuid == fakes.HOST_UUID
     assert agent.conf is conf and agent.host == 'novalink1'
