@@ -45,15 +45,31 @@ def _latency(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+FAULT_SPEC = 'KIND[:COUNT] or KIND:FRACTION@SECONDS, then optional ,scope=S and ,resource=R'
+
+
 def _fault_spec(value: str) -> dict:
-    """KIND[:COUNT] or KIND:FRACTION@SECONDS, e.g. 412:3, busy:1, 503:0.5@30."""
-    kind, _, rest = value.partition(':')
+    """A --fault value, e.g. 412:3, busy:1, 503:0.5@30, 412:2,resource=NetworkBridge.
+
+    The spec is checked here exactly as the admin API would check it, so a bad
+    one stops ``serve`` with a message naming it.
+    """
+    head, *opts = value.split(',')
+    kind, _, rest = head.partition(':')
     try:
-        sim_faults.normalize_kind(kind)
+        spec: dict = {'kind': kind}
         if '@' in rest:
             frac, _, secs = rest.partition('@')
-            return {'kind': kind, 'fraction': float(frac), 'seconds': float(secs)}
-        return {'kind': kind, 'count': int(rest) if rest else 1}
+            spec.update(fraction=float(frac), seconds=float(secs))
+        else:
+            spec['count'] = int(rest) if rest else 1
+        for opt in opts:
+            name, eq, val = opt.partition('=')
+            if name not in ('scope', 'resource') or not eq:
+                raise ValueError(f'unknown option {opt!r}; use scope=... or resource=...')
+            spec[name] = val
+        sim_faults.FaultInjector().arm(**spec)  # validates; the real one is armed by serve
+        return spec
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f'invalid fault {value!r}: {exc}') from None
 
@@ -80,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help='events per application queue before MISSING_EVENTS')
     serve.add_argument('--session-idle-timeout', type=_positive(float), default=None)
     serve.add_argument('--fault', type=_fault_spec, action='append', default=[],
-                       help='arm a fault at start: KIND[:COUNT] or KIND:FRACTION@SECONDS')
+                       help=f'arm a fault at start: {FAULT_SPEC}, e.g. '
+                            '412:3,resource=NetworkBridge')
     serve.add_argument('--log-level', default='INFO',
                        choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'])
 
@@ -100,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument('--fraction', type=float)
     f.add_argument('--seconds', type=_positive(float))
     f.add_argument('--scope', choices=sim_faults.SCOPES)
+    f.add_argument('--resource', help='only this resource type, e.g. NetworkBridge')
     f.add_argument('--clear', action='store_true')
     lat = asub.add_parser('latency')
     lat.add_argument('profile', type=_latency)
@@ -167,7 +185,8 @@ def _admin(args: argparse.Namespace) -> int:
                 return 2
             body = {k: v for k, v in {'kind': args.kind, 'count': args.count,
                                       'fraction': args.fraction, 'seconds': args.seconds,
-                                      'scope': args.scope}.items() if v is not None}
+                                      'scope': args.scope, 'resource': args.resource,
+                                      }.items() if v is not None}
     elif action == 'latency':
         body = {'profile': args.profile, **({'scale': args.scale} if args.scale else {})}
     elif action == 'relabel':

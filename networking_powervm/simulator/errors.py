@@ -32,7 +32,7 @@ _TEMPLATE = (
     '        <HttpErrorResponse:HttpErrorResponse '
     'xmlns:HttpErrorResponse="http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/" '
     'xmlns="http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/" '
-    'xmlns:ns2="http://www.w3.org/XML/1998/namespace/k2" schemaVersion="V1_0">\n'
+    'xmlns:ns2="http://www.w3.org/XML/1998/namespace/k2" schemaVersion="V1_2_0">\n'
     '    <Metadata>\n        <Atom/>\n    </Metadata>\n'
     '    <HTTPStatus kb="ROR" kxe="false">{status}</HTTPStatus>\n'
     '    <RequestURI kb="ROR" kxe="false">{uri}</RequestURI>\n'

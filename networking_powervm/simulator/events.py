@@ -14,10 +14,13 @@ import collections
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from lxml import etree
+
+from networking_powervm.simulator import xmlsafe
 
 UOM_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/'
 EVENT_TYPES = frozenset({
@@ -137,8 +140,8 @@ class EventHub:
 def parse_custom_event(body: bytes) -> tuple[str, str]:
     """(data, detail) of an Event PUT body; ValueError names what is wrong."""
     try:
-        root = etree.fromstring(body)
-    except etree.XMLSyntaxError as exc:
+        root = xmlsafe.parse(body)
+    except xmlsafe.XMLError as exc:
         raise ValueError(f'Malformed Event XML: {exc}') from None
     if etree.QName(root).localname == 'entry':
         found = [el for el in root.iter() if etree.QName(el).localname == 'Event']
@@ -202,6 +205,12 @@ def feed_xml(events: list[Event], base_url: str) -> bytes:
         '    <generator>IBM Power Systems Management Console</generator>\n'
         + ''.join(entry_xml(e, base_url) for e in events) + '</feed>\n')
     return body.encode('utf-8')
+
+
+def feed_etag(events: list[Event]) -> str:
+    """The ETag of one poll's feed (signed 32-bit decimal, like the API's)."""
+    crc = zlib.crc32(','.join(e.eid for e in events).encode())
+    return str(crc - (1 << 32) if crc >= 1 << 31 else crc)
 
 
 def custom_event(hub: EventHub, data: str, detail: str) -> Event:

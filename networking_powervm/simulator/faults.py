@@ -1,14 +1,18 @@
 """Fault injection: 412 storms, VIOS busy, 503, dropped connections.
 
 A fault is armed for the next ``count`` matching requests, or for a
-``fraction`` of matching requests during ``seconds``.  Logon and Event polls
-are never faulted (session expiry and event overflow are separate admin
-actions).  ``etag_mismatch`` matches writes only (PUT/POST/DELETE).
+``fraction`` of matching requests during ``seconds``.  ``scope`` narrows it to
+writes or reads, ``resource`` to one resource type (the last non-UUID path
+segment, e.g. ``NetworkBridge``), so a test can fault the agent's bridge
+writes and nothing else.  Logon and Event polls are never faulted (session
+expiry and event overflow are separate admin actions).  ``etag_mismatch``
+matches writes only (PUT/POST/DELETE).
 """
 
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -18,6 +22,8 @@ ALIASES = {'412': 'etag_mismatch', '503': 'service_unavailable', 'busy': 'vios_b
            'dropped': 'drop'}
 SCOPES = ('writes', 'reads', 'all')
 WRITE_METHODS = frozenset({'PUT', 'POST', 'DELETE'})
+UNFAULTED = frozenset({'Logon', 'Event'})
+_RESOURCE_RE = re.compile(r'^[A-Za-z][A-Za-z0-9]*$')
 
 # What pypowervm.wrappers.http_error.HttpError.is_vios_busy() recognises.
 VIOS_BUSY_MESSAGE = ('VIOS0014: The system is currently too busy to complete the specified '
@@ -34,6 +40,7 @@ class Fault:
     fraction: float | None = None
     until: float | None = None
     injected: int = 0
+    resource: str | None = None
 
 
 def normalize_kind(kind: str) -> str:
@@ -54,9 +61,20 @@ class FaultInjector:
         self.injected: dict[str, int] = dict.fromkeys(KINDS, 0)
 
     def arm(self, kind: str, count: int | None = None, fraction: float | None = None,
-            seconds: float | None = None, scope: str | None = None) -> Fault:
-        """Arm ``kind`` for the next ``count`` requests or ``fraction`` for ``seconds``."""
+            seconds: float | None = None, scope: str | None = None,
+            resource: str | None = None) -> Fault:
+        """Arm ``kind`` for the next ``count`` requests or ``fraction`` for ``seconds``.
+
+        ``resource`` (e.g. ``NetworkBridge``) limits it to that resource type.
+        """
         kind = normalize_kind(kind)
+        if resource is not None:
+            if not isinstance(resource, str) or not _RESOURCE_RE.match(resource):
+                raise ValueError(f'Fault resource must be a resource type name such as '
+                                 f'NetworkBridge, got {resource!r}')
+            if resource in UNFAULTED:
+                raise ValueError(f'{resource!r} requests are never faulted; use the '
+                                 f'expire-sessions / overflow-events admin actions')
         scope = scope or ('writes' if kind == 'etag_mismatch' else 'all')
         if scope not in SCOPES:
             raise ValueError(f'Unknown fault scope {scope!r}; use one of {", ".join(SCOPES)}')
@@ -71,7 +89,8 @@ class FaultInjector:
                 raise ValueError(f'A fault fraction needs seconds > 0, got {seconds!r}')
         fault = Fault(kind, scope, count=count if fraction is None else None,
                       fraction=fraction,
-                      until=time.monotonic() + seconds if fraction is not None else None)
+                      until=time.monotonic() + seconds if fraction is not None else None,
+                      resource=resource)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -83,7 +102,7 @@ class FaultInjector:
 
     def take(self, method: str, resource: str) -> str | None:
         """The fault kind to inject into this request, or None."""
-        if resource in ('Logon', 'Event'):
+        if resource in UNFAULTED:
             return None
         is_write = method in WRITE_METHODS
         now = time.monotonic()
@@ -96,6 +115,8 @@ class FaultInjector:
                         fault.scope == 'reads' and is_write):
                     continue
                 if fault.kind == 'etag_mismatch' and not is_write:
+                    continue
+                if fault.resource is not None and fault.resource != resource:
                     continue
                 if fault.fraction is not None and self._rand.random() >= fault.fraction:
                     continue

@@ -27,7 +27,10 @@ ATOM_DECL = ('xmlns="http://www.w3.org/2005/Atom" '
              'xmlns:ns2="http://a9.com/-/spec/opensearch/1.1/" '
              'xmlns:ns3="http://www.w3.org/1999/xhtml"')
 UOM_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/'
-SCHEMA = 'V1_0'
+# The schema of the newest captures (sys_with_sriov.txt, cna_feed.txt, vswitch_feed.txt)
+# and of the X-HMC-Schema-Version header the server sends.
+SCHEMA = 'V1_3_0'
+SV = f'schemaVersion="{SCHEMA}"'
 AUTHOR = 'IBM Power Systems Management Console'
 API = '/rest/api/uom'
 META = '<Metadata><Atom/></Metadata>'
@@ -146,7 +149,7 @@ def render_trunk(st: HostState, base: str, vios: Partition, t: Trunk) -> str:
     loc = loc_code(st, vios.id, t.slot)
     vs = st.vswitch_by_id(t.vswitch_id)
     tagged = ' '.join(str(v) for v in t.vlans)
-    return ('<TrunkAdapter schemaVersion="V1_0">' + META
+    return (f'<TrunkAdapter {SV}>' + META
             + el('DynamicReconfigurationConnectorName', loc, 'CUD') + el('LocationCode', loc)
             + el('RequiredAdapter', t.required, 'CUD') + el('VariedOn', True, 'CUD', 'true')
             + el('VirtualSlotNumber', t.slot, 'COD')
@@ -168,7 +171,7 @@ def render_sea(st: HostState, base: str, sea: SEA) -> str:
     cc = el('ControlChannelInterfaceName', sea.control_channel, 'CUD') \
         if sea.control_channel else ''
     back = ('<BackingDeviceChoice kb="CUD" kxe="false">'
-            '<EthernetBackingDevice schemaVersion="V1_0">' + META
+            f'<EthernetBackingDevice {SV}>' + META
             + el('AdapterID', 1) + el('Description', '4-Port Gigabit Ethernet PCI-Express '
                                       'Adapter (e414571614102004)', 'CUD')
             + el('DeviceName', sea.backing_dev) + el('DeviceType', 'physicalEthernetAdpter')
@@ -176,14 +179,14 @@ def render_sea(st: HostState, base: str, sea: SEA) -> str:
             + el('PhysicalLocation', sea.backing_loc)
             + el('UniqueDeviceID', f'13{sea.backing_loc}')
             + '</EthernetBackingDevice></BackingDeviceChoice>')
-    return ('<SharedEthernetAdapter schemaVersion="V1_0">' + META
+    return (f'<SharedEthernetAdapter {SV}>' + META
             + link_el('AssignedVirtualIOServer',
                       child_href(base, st, 'VirtualIOServer', sea.vios_uuid))
             + cc + back + el('HighAvailabilityMode', sea.ha_mode, 'CUD')
             + el('DeviceName', sea.dev_name, 'CUD') + el('JumboFramesEnabled', False, 'UOD')
             + el('PortVLANID', sea.pvid) + el('QualityOfServiceMode', 'disabled', 'CUD')
             + el('QueueSize', 8192, 'UOD') + el('ThreadModeEnabled', True, 'CUD')
-            + f'<TrunkAdapters kb="CUD" kxe="false" schemaVersion="V1_0">{META}{trunks}'
+            + f'<TrunkAdapters kb="CUD" kxe="false" {SV}>{META}{trunks}'
             '</TrunkAdapters>'
             + el('IsPrimary', sea.is_primary, 'CUD')
             + el('UniqueDeviceID', sim_uuid(sea.vios_uuid, sea.dev_name).replace('-', '')[:18])
@@ -200,18 +203,18 @@ def render_bridge(st: HostState, base: str, b: Bridge) -> str:
                       for s, pt in zip(b.seas, peers, strict=True))
         hrefs = [vnet(t.vswitch_id, t.pvid)] + [vnet(t.vswitch_id, v) for v in t.vlans]
         all_vnets.extend(hrefs)
-        lgs.append('<LoadGroup schemaVersion="V1_0">' + META + el('PortVLANID', t.pvid, 'CUR')
-                   + f'<TrunkAdapters kb="CUD" kxe="false" schemaVersion="V1_0">{META}{tas}'
+        lgs.append(f'<LoadGroup {SV}>' + META + el('PortVLANID', t.pvid, 'CUR')
+                   + f'<TrunkAdapters kb="CUD" kxe="false" {SV}>{META}{tas}'
                    '</TrunkAdapters>' + links('VirtualNetworks', hrefs) + '</LoadGroup>')
     seas = ''.join(render_sea(st, base, s) for s in b.seas)
     cc = el('ControlChannelID', b.control_channel_id, 'CUD') \
         if b.control_channel_id is not None else ''
     body = (cc + el('FailoverEnabled', b.failover, 'CUD')
             + el('LoadBalancingEnabled', b.load_balance, 'CUD')
-            + f'<LoadGroups kb="CUD" kxe="false" schemaVersion="V1_0">{META}{"".join(lgs)}'
+            + f'<LoadGroups kb="CUD" kxe="false" {SV}>{META}{"".join(lgs)}'
             '</LoadGroups>'
             + el('PortVLANID', b.pvid, 'COR')
-            + f'<SharedEthernetAdapters kxe="false" kb="CUD" schemaVersion="V1_0">{META}'
+            + f'<SharedEthernetAdapters kxe="false" kb="CUD" {SV}>{META}'
             f'{seas}</SharedEthernetAdapters>'
             + el('UniqueDeviceID', st.bridges.index(b) if b in st.bridges else 0)
             + links('VirtualNetworks', all_vnets, 'ROR'))
@@ -260,12 +263,12 @@ def _partition_common(st: HostState, base: str, p: Partition) -> tuple[str, str]
             + el('LogicalSerialNumber', f'{st.system.serial}{p.id:X}')
             + el('OperatingSystemVersion',
                  'VIOS 3.1.4.10' if p.type == model.LPAR_TYPE_VIOS else 'Linux/Ubuntu 22.04')
-            + '<PartitionCapabilities kb="ROR" kxe="false" schemaVersion="V1_0">' + META
-            + el('DynamicLogicalPartitionIOCapable', True, 'CUD')
-            + el('DynamicLogicalPartitionMemoryCapable', True, 'CUD')
-            + el('DynamicLogicalPartitionProcessorCapable', True, 'CUD')
-            + el('InternalAndExternalIntrusionDetectionCapable', False)
-            + el('ResourceMonitoringControlOperatingSystemShutdownCapable', True)
+            + f'<PartitionCapabilities kb="ROR" kxe="false" {SV}>' + META
+            + el('DynamicLogicalPartitionIOCapable', True)
+            + el('DynamicLogicalPartitionMemoryCapable', True)
+            + el('DynamicLogicalPartitionProcessorCapable', True)
+            + el('InternalAndExternalIntrusionDetectionCapable', False, 'CUD')
+            + el('ResourceMonitoringControlOperatingSystemShutdownCapable', True, 'CUD')
             + '</PartitionCapabilities>'
             + el('PartitionID', p.id, 'COD') + el('PartitionName', p.name, 'CUR')
             + el('PartitionState', p.state, 'ROO') + el('PartitionType', p.type, 'COD')
@@ -274,7 +277,7 @@ def _partition_common(st: HostState, base: str, p: Partition) -> tuple[str, str]
             + el('ProgressPartitionDataRemaining', 0) + el('ProgressPartitionDataTotal', 0)
             + el('ResourceMonitoringControlState', p.rmc_state))
     tail = (link_el('AssociatedManagedSystem', sys_href(base, st))
-            + links('ClientNetworkAdapters', [cna_href(base, p, c) for c in p.cnas])
+            + links('ClientNetworkAdapters', [cna_href(base, p, c) for c in p.cnas], 'CUR')
             + el('MACAddressPrefix', 156972164838656 + p.id * 256)
             + el('IsServicePartition', False, 'CUD')
             + el('ReferenceCode', '', 'ROO', 'true')
@@ -284,11 +287,11 @@ def _partition_common(st: HostState, base: str, p: Partition) -> tuple[str, str]
 
 def render_lpar(st: HostState, base: str, p: Partition) -> str:
     head, tail = _partition_common(st, base, p)
-    body = (head + tail + el('RemoteRestartCapable', False, 'CUD')
+    body = (head + tail + el('RemoteRestartCapable', False, 'CUA')
             + el('SimplifiedRemoteRestartCapable', False, 'CUD')
             + el('HasDedicatedProcessorsForMigration', False)
             + el('SuspendCapable', False, 'CUD') + el('MigrationState', 'Not_Migrating')
-            + el('RemoteRestartState', 'Invalid') + el('PowerManagementMode', 'None', 'CUD'))
+            + el('RemoteRestartState', 'Invalid') + el('PowerManagementMode', 'None', 'CUR'))
     return wrap_content('LogicalPartition', p.uuid, body)
 
 
@@ -308,9 +311,9 @@ def render_vios(st: HostState, base: str, v: Partition, network: bool) -> str:
         seas = ''.join(render_sea(st, base, s) for s in st.seas_of(v.uuid))
         trunks = ''.join(render_trunk(st, base, v, t) for t, _o in vios_trunks(st, v))
         net = (f'<SharedEthernetAdapters group="ViosNetwork" kb="CUD" kxe="false" '
-               f'schemaVersion="V1_0">{META}{seas}</SharedEthernetAdapters>'
+               f'{SV}>{META}{seas}</SharedEthernetAdapters>'
                f'<TrunkAdapters group="ViosNetwork" kxe="false" kb="CUD" '
-               f'schemaVersion="V1_0">{META}{trunks}</TrunkAdapters>')
+               f'{SV}>{META}{trunks}</TrunkAdapters>')
     body = (head + tail + el('APICapable', True, 'CUD')
             + el('IsVNICCapable', True, 'ROO') + el('VNICFailOverCapable', True, 'ROO')
             + el('ManagerPassthroughCapable', True, 'CUD')
@@ -326,7 +329,7 @@ def render_system(st: HostState, base: str) -> str:
     used_mem = 8192 + 4096 * len(st.vioses) + 2048 * len(st.partitions)
     body = (links('AssociatedLogicalPartitions',
                   [child_href(base, st, 'LogicalPartition', p.uuid) for p in st.partitions])
-            + '<AssociatedSystemCapabilities kb="CUD" kxe="false" schemaVersion="V1_0">'
+            + f'<AssociatedSystemCapabilities kb="CUD" kxe="false" {SV}>'
             + META + el('ActiveLogicalPartitionMobilityCapable', True, 'ROO')
             + el('SharedEthernetFailoverCapable', True, 'ROO')
             + el('SRIOVCapable', True, 'ROO')
@@ -335,24 +338,24 @@ def render_system(st: HostState, base: str) -> str:
             + el('VirtualNICDedicatedSRIOVCapable', True, 'ROO')
             + el('VirtualNICFailOverCapable', True, 'ROO')
             + '</AssociatedSystemCapabilities>'
-            + '<AssociatedSystemIOConfiguration kb="CUD" kxe="false" schemaVersion="V1_0">'
+            + f'<AssociatedSystemIOConfiguration kb="CUD" kxe="false" {SV}>'
             + META + el('AvailableWWPNs', 0, 'CUD') + sriov
             + el('WWPNPrefix', 13857705831041335296, 'CUD')
             + '</AssociatedSystemIOConfiguration>'
-            + '<AssociatedSystemMemoryConfiguration kb="CUD" kxe="false" schemaVersion="V1_0">'
+            + f'<AssociatedSystemMemoryConfiguration kb="CUD" kxe="false" {SV}>'
             + META + el('ConfigurableSystemMemory', s.memory_mb)
             + el('CurrentAvailableSystemMemory', max(s.memory_mb - used_mem, 0))
             + el('InstalledSystemMemory', s.memory_mb) + el('MemoryRegionSize', 256, 'CUD')
             + '</AssociatedSystemMemoryConfiguration>'
             + '<AssociatedSystemProcessorConfiguration kb="CUD" kxe="false" '
-              'schemaVersion="V1_0">'
+              f'{SV}>'
             + META + el('ConfigurableSystemProcessorUnits', s.proc_units)
             + el('CurrentAvailableSystemProcessorUnits', s.proc_units)
             + el('InstalledSystemProcessorUnits', s.proc_units)
             + '</AssociatedSystemProcessorConfiguration>'
             + links('AssociatedVirtualIOServers',
                     [child_href(base, st, 'VirtualIOServer', v.uuid) for v in st.vioses])
-            + '<MachineTypeModelAndSerialNumber kxe="false" kb="ROR" schemaVersion="V1_0">'
+            + f'<MachineTypeModelAndSerialNumber kxe="false" kb="ROR" {SV}>'
             + META + el('MachineType', s.machine_type, 'CUR') + el('Model', s.model, 'CUR')
             + el('SerialNumber', s.serial, 'CUR') + '</MachineTypeModelAndSerialNumber>'
             + el('MaximumPartitions', s.max_partitions, 'CUD')

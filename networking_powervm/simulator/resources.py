@@ -19,7 +19,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from networking_powervm.common import constants as const
-from networking_powervm.simulator import model, payloads, scenarios, sriov
+from networking_powervm.simulator import model, payloads, scenarios, sriov, xmlsafe
 from networking_powervm.simulator.errors import http_error
 from networking_powervm.simulator.model import (
     CNA,
@@ -307,9 +307,9 @@ class SimHost:
             raise BadRequest(f'content type {ctype!r} is not supported here; expected '
                              f'{want!r}', 415)
         try:
-            root = etree.fromstring(req.body, etree.XMLParser(resolve_entities=False))
-        except etree.XMLSyntaxError as e:
-            raise BadRequest(f'malformed XML body: {e}') from None
+            root = xmlsafe.parse(req.body)
+        except xmlsafe.XMLError as e:
+            raise BadRequest(f'bad {kind} body: {e}') from None
         if etree.QName(root).localname == 'entry':
             content = root.find('{*}content')
             if content is None or not len(content):

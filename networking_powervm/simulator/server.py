@@ -30,6 +30,7 @@ from typing import Any
 from networking_powervm.simulator import events as sim_events
 from networking_powervm.simulator import faults as sim_faults
 from networking_powervm.simulator import latency as sim_latency
+from networking_powervm.simulator import payloads as sim_payloads
 from networking_powervm.simulator import sessions as sim_sessions
 from networking_powervm.simulator import tls as sim_tls
 from networking_powervm.simulator.errors import http_error
@@ -45,10 +46,17 @@ DROP = object()  # sentinel response: close the connection without answering
 
 
 def resource_of(path: str) -> str:
-    """The resource type a REST path addresses (last non-UUID segment)."""
+    """The resource type a REST path addresses (last non-UUID segment).
+
+    ``.../LogicalPartition/search/(...)`` and ``.../LogicalPartition/<uuid>/quick/X``
+    address LogicalPartition.
+    """
     parts = [p for p in path.split('?', 1)[0].split('/') if p]
     if parts[:2] == ['rest', 'api']:
         parts = parts[3:]
+    for marker in ('search', 'quick'):
+        if marker in parts[1:]:
+            parts = parts[:parts.index(marker, 1)]
     names = [p for p in parts if not _UUID.match(p)]
     return names[-1] if names else '/'
 
@@ -271,7 +279,10 @@ class SimServer:
         evts = self.events.poll(appid)
         if not evts:
             return RestResponse(204, {}, b'')
-        return RestResponse(200, {'content-type': ATOM}, sim_events.feed_xml(evts, base))
+        body = sim_events.feed_xml(evts, base)
+        # Like every feed (see event_feed.txt), the Event feed carries an ETag.
+        return RestResponse(200, {'content-type': ATOM, 'etag': sim_events.feed_etag(evts)},
+                            body)
 
     # -- admin API ---------------------------------------------------------
     def _admin_ok(self, headers: dict[str, str]) -> bool:
@@ -330,8 +341,9 @@ class SimServer:
                 return {'expired': self.sessions.expire_all()}
             fault = self.faults.arm(str(args['kind']), count=args.get('count'),
                                     fraction=args.get('fraction'), seconds=args.get('seconds'),
-                                    scope=args.get('scope'))
-            return {'armed': fault.kind, 'count': fault.count, 'fraction': fault.fraction}
+                                    scope=args.get('scope'), resource=args.get('resource'))
+            return {'armed': fault.kind, 'count': fault.count, 'fraction': fault.fraction,
+                    'scope': fault.scope, 'resource': fault.resource}
         if key == ('DELETE', 'fault'):
             self.faults.clear()
             return {'ok': True}
@@ -402,6 +414,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:  # noqa: N802
         self._serve('DELETE')
 
+    def _not_allowed(self) -> None:
+        # Any other method gets the API's HttpErrorResponse, not http.server's HTML 501.
+        path = self.path.split('?', 1)[0]
+        try:
+            _body, err = self._read_body(self.server.sim.max_body, path)
+        except OSError:
+            self.close_connection = True
+            return
+        self._send(err or http_error(405, path, f'Method {self.command} is not supported; '
+                                                'use GET, PUT, POST or DELETE'))
+
+    do_HEAD = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed  # noqa: N815
+
     def _serve(self, method: str) -> None:
         sim = self.server.sim
         path = self.path.split('?', 1)[0]
@@ -469,7 +494,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(resp.status)
         headers = {k.lower(): v for k, v in resp.headers.items()}
         headers.setdefault('x-mc-type', 'PVM')
-        headers.setdefault('x-hmc-schema-version', 'V1_3_0')
+        headers.setdefault('x-hmc-schema-version', sim_payloads.SCHEMA)
         if resp.body or resp.status not in (204, 304):
             headers['content-length'] = str(len(resp.body))
         else:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from networking_powervm.simulator import xmlsafe
+
 WEB_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/'
 
 _RESPONSE = (
@@ -47,8 +49,8 @@ class LogonRequest:
 def parse_logon(body: bytes) -> LogonRequest:
     """Parse a LogonRequest XML body; LogonError(400) names what is wrong."""
     try:
-        root = etree.fromstring(body)
-    except etree.XMLSyntaxError as exc:
+        root = xmlsafe.parse(body)
+    except xmlsafe.XMLError as exc:
         raise LogonError(400, f'Malformed LogonRequest XML: {exc}') from None
     if etree.QName(root).localname != 'LogonRequest':
         raise LogonError(400, f'Expected LogonRequest, got {etree.QName(root).localname!r}')

@@ -118,3 +118,34 @@ def test_powervm_vif_cli_plug_unplug(sim, capsys):
     with pytest.raises(SystemExit):
         vif_cli.main([*remote, 'plug-sea', '--lpar', 'vm-cli', '--mac', 'zz:16', '--vlan', '5'])
     assert "'zz:16'" in capsys.readouterr().err
+
+
+def test_fault_spec_with_scope_and_resource():
+    spec = sim_cli._fault_spec('412:3,resource=NetworkBridge')
+    assert spec == {'kind': '412', 'count': 3, 'resource': 'NetworkBridge'}
+    assert sim_cli._fault_spec('503:0.5@30,scope=reads') == {
+        'kind': '503', 'fraction': 0.5, 'seconds': 30.0, 'scope': 'reads'}
+
+
+@pytest.mark.parametrize('spec,bad', [
+    ('412:2,resource=Logon', "'Logon'"),
+    ('412:2,colour=red', "'colour=red'"),
+    ('503:0', '0'),
+    ('503:1,scope=sideways', "'sideways'"),
+])
+def test_serve_bad_fault_spec_named(tmp_path, capsys, spec, bad):
+    with pytest.raises(SystemExit) as exc:
+        sim_cli.main(['serve', '--state-dir', str(tmp_path), '--user', 'u', '--password', 'p',
+                      '--fault', spec])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert spec in err and bad in err
+
+
+def test_admin_fault_resource(sim):
+    remote = ['--url', sim.url, '--user', USER, '--password', PASSWORD]
+    assert sim_cli.main(['admin', *remote, 'fault', '412', '--count', '2', '--resource',
+                         'NetworkBridge']) == 0
+    armed = sim.admin('GET', 'fault')['armed']
+    assert [(f['kind'], f['count'], f['resource']) for f in armed] == [
+        ('etag_mismatch', 2, 'NetworkBridge')]

@@ -9,6 +9,7 @@ from pypowervm.wrappers import managed_system as ms
 from pypowervm.wrappers import network as pnet
 from pypowervm.wrappers import virtual_io_server as pvios
 
+from networking_powervm.simulator import payloads
 from networking_powervm.simulator.resources import RestRequest, SimHost
 from networking_powervm.tests.unit.simulator.fake_session import BASE, adapter_for
 
@@ -116,3 +117,84 @@ def test_vswitch_vnet_and_system(host):
     assert sysw.uuid == host.sys_uuid
     ports = [pt.loc_code for a in sysw.asio_config.sriov_adapters for pt in a.phys_ports]
     assert 'U78C7.001.RCH0004-P1-C8-T1' in ports
+
+
+# ---- attributes: kb/kxe per element, one schemaVersion ------------------------------
+_A = '{http://www.w3.org/2005/Atom}'
+
+
+def _contents(root):
+    if etree.QName(root).localname == 'feed':
+        return [e.find(_A + 'content')[0] for e in root.findall(_A + 'entry')]
+    return [root.find(_A + 'content')[0]]
+
+
+def _attrs_by_path(roots, names=('kb', 'kxe')):
+    """{element path: set of (attr, value) tuples} over every content element."""
+    out = {}
+
+    def walk(el, path):
+        key = f'{path}/{etree.QName(el).localname}'
+        out.setdefault(key, set()).add(tuple((n, el.get(n)) for n in names))
+        for child in el:
+            if isinstance(child.tag, str):
+                walk(child, key)
+    for root in roots:
+        for c in _contents(root):
+            walk(c, '')
+    return out
+
+
+def _sim_root(host, path, query=None):
+    r = host.handle(RestRequest('GET', path, query or {}, {}, b'', BASE))
+    assert r.status == 200, r.body
+    return etree.fromstring(r.body)
+
+
+def _capture_root(name):
+    return etree.fromstring(capture(name).body.encode())
+
+
+_SHAPES = [
+    ('NetworkBridge', ['nbbr_network_bridge.txt', 'nbbr_network_bridge_failover.txt']),
+    ('VirtualIOServer', ['fake_vios_feed.txt', 'fake_vios.txt', 'fake_vios_feed2.txt']),
+    ('LogicalPartition', ['fake_lpar_feed.txt', 'lpar.txt']),
+    ('ClientNetworkAdapter', ['cna_feed.txt', 'fake_cna.txt', 'cna_feed1.txt']),
+    ('VirtualSwitch', ['fake_vswitch_feed.txt', 'vswitch_feed.txt']),
+    ('VirtualNetwork', ['fake_virtual_network_feed.txt', 'nbbr_virtual_network.txt']),
+    ('ManagedSystem', ['sys_with_sriov.txt', 'managedsystem.txt']),
+]
+
+
+def _sim_path(host, kind):
+    if kind == 'ManagedSystem':
+        return f'{U}/ManagedSystem'
+    if kind == 'ClientNetworkAdapter':
+        p = next(p for p in host.state.partitions if p.cnas)
+        return f'{U}/LogicalPartition/{p.uuid}/ClientNetworkAdapter'
+    return f'{U}/ManagedSystem/{host.sys_uuid}/{kind}'
+
+
+@pytest.mark.parametrize('kind,captures', _SHAPES, ids=[k for k, _ in _SHAPES])
+def test_kb_kxe_attributes_match_captures(host, kind, captures):
+    """Every element the simulator emits that a capture also has carries a kb/kxe
+    pair the real API uses for it (e.g. PartitionCapabilities' children, ROR vs CUD)."""
+    mine = _attrs_by_path([_sim_root(host, _sim_path(host, kind))])
+    theirs = _attrs_by_path([_capture_root(n) for n in captures])
+    common = sorted(set(mine) & set(theirs))
+    assert len(common) >= 5, (kind, common)
+    wrong = {p: (mine[p], theirs[p]) for p in common if not mine[p] <= theirs[p]}
+    assert wrong == {}
+
+
+@pytest.mark.parametrize('kind', [k for k, _ in _SHAPES])
+def test_one_schema_version_as_the_newest_captures(host, kind):
+    """Each object and sub-object says the schema the server announces (V1_3_0 as in
+    sys_with_sriov.txt / cna_feed.txt / vswitch_feed.txt), never a mix."""
+    root = _sim_root(host, _sim_path(host, kind))
+    versions = {el.get('schemaVersion') for c in _contents(root) for el in c.iter()
+                if isinstance(el.tag, str) and el.get('schemaVersion')}
+    assert versions == {payloads.SCHEMA} == {'V1_3_0'}
+    newest = _capture_root('vswitch_feed.txt')
+    assert {el.get('schemaVersion') for c in _contents(newest) for el in c.iter()
+            if isinstance(el.tag, str) and el.get('schemaVersion')} == {'V1_3_0'}

@@ -168,3 +168,17 @@ def test_large_scenario_lpar_feed(sim_factory):
     lpars = pvm_lpar.LPAR.get(new_adapter(sim))
     assert len(lpars) >= 1000
     assert len({lp.uuid for lp in lpars}) == len(lpars)
+
+
+def test_412_storm_on_bridge_writes_only(sim):
+    """A fault aimed at NetworkBridge leaves the compute side's CNA writes alone."""
+    adpt = new_adapter(sim)
+    host_uuid = partition.host_uuid(adpt)
+    lpar = partition.create_lpar(adpt, 'vm-targeted')
+    sim.admin('POST', 'fault', kind='412', count=2, resource='NetworkBridge')
+    cna = pvm_cna.crt_cna(adpt, host_uuid, lpar.uuid, 1600, mac_addr='FA163E0000F1')
+    assert cna.pvid == 1600  # not faulted
+    assert sim.admin('GET', 'stats')['faults']['injected']['etag_mismatch'] == 0
+    nbr.ensure_vlans_on_nb(adpt, host_uuid, _bridge(adpt, host_uuid).uuid, [1601])
+    assert sim.admin('GET', 'stats')['faults']['injected']['etag_mismatch'] == 2
+    assert 1601 in _fresh_bridge(sim).list_vlans()

@@ -325,3 +325,71 @@ def test_tls_verified_by_pypowervm(tmp_path, monkeypatch):
     again = SimServer(StubHost(), user=USER, password=PASSWORD, state_dir=tmp_path, tls=True)
     again.httpd.server_close()
     assert (tmp_path / 'tls' / 'server.crt').stat().st_mtime_ns == mtime  # reused
+
+
+@pytest.mark.parametrize('method', ['HEAD', 'PATCH', 'OPTIONS'])
+def test_other_methods_get_405_error_shape(stub_sim, method):
+    adpt = new_adapter(stub_sim)
+    hdrs = {'X-API-Session': adpt.session._sessToken}
+    resp = requests.request(method, stub_sim.url + _lpar_feed_path(), headers=hdrs,
+                            data=b'<a/>' if method == 'PATCH' else None, timeout=5)
+    assert resp.status_code == 405
+    assert resp.headers['X-MC-Type'] == 'PVM'
+    if method != 'HEAD':
+        assert b'HttpErrorResponse' in resp.content and method.encode() in resp.content
+    assert adpt.read('LogicalPartition').feed.entries == []  # still serving
+
+
+_DTD = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>')
+
+
+def test_doctype_bodies_refused(stub_sim):
+    """No DTD/entity expansion in any body: Logon, Event and resources say 400."""
+    logon = _DTD + (f'<LogonRequest xmlns="http://www.ibm.com/xmlns/systems/power/firmware/'
+                    f'web/mc/2012_10/"><UserID>{USER}</UserID><Password>&b;</Password>'
+                    f'</LogonRequest>').encode()
+    resp = requests.put(stub_sim.url + '/rest/api/web/Logon', data=logon,
+                        headers={'Content-Type': 'application/vnd.ibm.powervm.web+xml; '
+                                                 'type=LogonRequest'}, timeout=5)
+    assert resp.status_code == 400 and b'DOCTYPE' in resp.content
+    assert stub_sim.server.sessions.count() == 0
+    adpt = new_adapter(stub_sim)
+    hdrs = {'X-API-Session': adpt.session._sessToken,
+            'Content-Type': 'application/vnd.ibm.powervm.uom+xml; type=Event'}
+    event = _DTD + b'<Event><EventData>&b;</EventData></Event>'
+    resp = requests.put(stub_sim.url + '/rest/api/uom/Event', data=event, headers=hdrs,
+                        timeout=5)
+    assert resp.status_code == 400 and b'DOCTYPE' in resp.content
+    assert stub_sim.server.events.published == 0
+
+
+def test_event_feed_has_etag_and_search_counts_as_its_resource(stub_sim):
+    adpt = new_adapter(stub_sim)
+    resp = adpt.read('Event?QUEUE_CLIENTKEY_METHOD=USE_APPLICATIONID&QUEUE_APPLICATIONID=a1')
+    assert resp.status == 200 and resp.etag and int(resp.etag)  # as in event_feed.txt
+    stub_sim.admin('DELETE', 'stats')
+    hdrs = {'X-API-Session': adpt.session._sessToken}
+    requests.get(stub_sim.url + "/rest/api/uom/LogicalPartition/search/(PartitionName=='x')",
+                 headers=hdrs, timeout=5)
+    requests.get(stub_sim.url + '/rest/api/uom/LogicalPartition/0A68CFAB-F62B-46D4-A6A0-'
+                 'F4EBE0264AD5/quick/PartitionState', headers=hdrs, timeout=5)
+    assert stub_sim.admin('GET', 'stats')['requests'] == {'GET LogicalPartition': 2}
+
+
+def test_fault_limited_to_one_resource(stub_sim):
+    adpt = new_adapter(stub_sim)
+    hdrs = {'X-API-Session': adpt.session._sessToken, 'Content-Type': 'application/xml'}
+    armed = stub_sim.admin('POST', 'fault', kind='503', count=1, resource='NetworkBridge')
+    assert armed['resource'] == 'NetworkBridge'
+    cna = stub_sim.url + '/rest/api/uom/LogicalPartition/0A68CFAB-F62B-46D4-A6A0-F4EBE0264AD5/'
+    assert requests.post(cna + 'ClientNetworkAdapter', data=b'<a/>', headers=hdrs,
+                         timeout=5).status_code == 200  # other resources pass
+    assert adpt.read('LogicalPartition').feed.entries == []
+    nb = (stub_sim.url + '/rest/api/uom/ManagedSystem/1cab7366-6b73-342c-9f43-ddfeb9f8edd3/'
+          'NetworkBridge/764f3423-04c5-3b96-95a3-4764065400bd')
+    assert requests.post(nb, data=b'<a/>', headers=hdrs, timeout=5).status_code == 503
+    assert requests.post(nb, data=b'<a/>', headers=hdrs, timeout=5).status_code == 200
+    for bad in ('Logon', 'Network/Bridge', ''):
+        with pytest.raises(AdminError, match=f'{bad!r}' if bad else 'resource'):
+            stub_sim.admin('POST', 'fault', kind='503', resource=bad)
