@@ -39,8 +39,9 @@ sriov_opts = [
                help='Default number of backing VFs (redundancy) for a vNIC.'),
     cfg.FloatOpt('vnic_vf_capacity', min=0.0, max=1.0,
                  help='Default capacity of each vNIC backing VF, a fraction from '
-                      '0.0 to 1.0 with at most 4 decimal places. Unset means the '
-                      'platform default.'),
+                      '0.0 to 1.0 with at most 4 decimal places; it must be a '
+                      'multiple of each physical port\'s minimum capacity '
+                      'granularity. Unset means the platform default.'),
 ]
 
 powervm_opts = [

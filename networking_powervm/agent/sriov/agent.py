@@ -51,7 +51,11 @@ def _raw_value(conf: cfg.ConfigOpts, group: str, name: str) -> Any:
 
 
 def validate_conf(conf: cfg.ConfigOpts) -> None:
-    """Check the SR-IOV options (oslo.config checks ranges; we check decimals)."""
+    """Check the SR-IOV options; a ConfigError names the option and the value as written.
+
+    oslo.config checks types and ranges; here also: vnic_required_vfs may not be
+    empty, vnic_vf_capacity must be a finite number with at most 4 decimals.
+    """
     group = pvm_config.AGENT_GROUP
     for name in ('vnic_required_vfs', 'vnic_vf_capacity'):
         try:
@@ -60,13 +64,31 @@ def validate_conf(conf: cfg.ConfigOpts) -> None:
             reason = str(exc).rpartition('is not valid: ')[2] or str(exc)
             raise ConfigError(f"Invalid [{group}] {name} = {_raw_value(conf, group, name)}: "
                               f"{reason}") from None
+    if conf.AGENT.vnic_required_vfs is None:  # "vnic_required_vfs =" in a file
+        raise ConfigError(f"Invalid [{group}] vnic_required_vfs = "
+                          f"{_shown(conf, group, 'vnic_required_vfs', None)}: "
+                          "must be an integer of at least 1")
     capacity = conf.AGENT.vnic_vf_capacity
-    if capacity is not None:
-        places = pvm_profile.decimal_places(Decimal(str(capacity)))
-        if places > pvm_profile.CAPACITY_DECIMALS:
-            raise ConfigError(
-                f"Invalid [{group}] vnic_vf_capacity = {capacity}: at most "
-                f"{pvm_profile.CAPACITY_DECIMALS} decimal places are allowed")
+    if capacity is None:
+        return
+    shown = _shown(conf, group, 'vnic_vf_capacity', capacity)
+    dec = Decimal(str(capacity))
+    if not dec.is_finite():  # oslo's range check lets NaN through
+        raise ConfigError(f"Invalid [{group}] vnic_vf_capacity = {shown}: "
+                          "not a number between 0.0 and 1.0")
+    if pvm_profile.decimal_places(dec) > pvm_profile.CAPACITY_DECIMALS:
+        raise ConfigError(
+            f"Invalid [{group}] vnic_vf_capacity = {shown}: at most "
+            f"{pvm_profile.CAPACITY_DECIMALS} decimal places are allowed")
+
+
+def _shown(conf: cfg.ConfigOpts, group: str, name: str, value: Any) -> str:
+    """The value as the operator wrote it, else its parsed form ('' for empty)."""
+    raw = _raw_value(conf, group, name)
+    if raw == '<unknown>' or raw is None:
+        return repr('') if value is None else str(value)
+    raw = str(raw)
+    return repr(raw) if raw.strip() == '' else raw
 
 
 def _event_detail(event: Any) -> str:

@@ -114,10 +114,6 @@ def parse_vnic_request(body: bytes) -> dict:
 
 
 # ---- rules -------------------------------------------------------------------
-def _round_up(value: int, granularity: int) -> int:
-    return -(-value // granularity) * granularity
-
-
 def build_vnic(state: Any, lpar: Any, req: dict) -> Vnic:
     """Validate ``req`` against ``state`` and return the new Vnic (state untouched)."""
     adapters = state.sriov_adapters
@@ -173,7 +169,13 @@ def build_vnic(state: Any, lpar: Any, req: dict) -> Vnic:
         want = bd['capacity'] if bd['capacity'] is not None else port.granularity
         if want <= 0:
             raise VnicRefused(400, f'backing device {n}: capacity must be above 0%')
-        cap = _round_up(want, port.granularity)
+        if want % port.granularity:
+            # The platform takes only multiples of the port's capacity granularity.
+            raise VnicRefused(400, f'backing device {n}: CurrentCapacityPercentage '
+                                   f'{want / 100}% is not a multiple of the capacity '
+                                   f'granularity {port.granularity / 100}% of physical port '
+                                   f'{port.location_code}')
+        cap = want
         max_cap = FULL if bd['max_capacity'] is None else bd['max_capacity']
         if max_cap < cap:
             raise VnicRefused(400, f'backing device {n}: MaxCapacityPercentage '

@@ -52,7 +52,7 @@ class Env:
 
     def check_agents_running(self) -> None:
         for agent in (self.sea, self.sriov):
-            assert agent.running, f'{agent.agent_type} exited\n{agent.log_tail()}'
+            assert agent.running, f'{agent.agent_type} exited\n{agent.logtail()}'
 
 
 @pytest.fixture(scope='module')
@@ -220,10 +220,41 @@ def test_profile_overrides_reach_vif_details_and_vnic(env: Env, neutron: Neutron
 def test_bad_profile_fails_binding_and_agent_keeps_running(env: Env,
                                                            neutron: NeutronClient) -> None:
     net = _vlan_net(neutron, 'default', 3003)
-    port = neutron.create_port(net['id'], host_id=env.host, vnic_type='direct',
-                               binding_profile={'capacity': 1.5})
-    assert port['binding:vif_type'] == 'binding_failed'
+    cases = [({'capacity': 1.5}, "capacity=1.5"),
+             ({'capacity': 'lots'}, "capacity='lots'"),
+             ({'capacity': 0.12345}, "capacity=0.12345"),
+             ({'vnic_required_vfs': 0}, "vnic_required_vfs=0"),
+             ({'capacity': 0.5, 'maxcapacity': 0.2}, "maxcapacity=0.2")]
+    for profile, named in cases:
+        port = neutron.create_port(net['id'], host_id=env.host, vnic_type='direct',
+                                   binding_profile=profile)
+        assert port['binding:vif_type'] == 'binding_failed', (profile, port)
+        # neutron-server logged why, naming the port and the bad value (never a traceback).
+        lines = [ln for ln in env.stack.api_log.read_text(errors='replace').splitlines()
+                 if f'Refusing to bind port {port["id"]}' in ln]
+        assert lines and all(named in ln for ln in lines), (profile, lines)
+    assert 'Traceback' not in ''.join(
+        ln for ln in env.stack.api_log.read_text(errors='replace').splitlines()
+        if 'mech_pvm_sriov' in ln)
     env.check_agents_running()
+
+
+def test_flat_network_port_is_untagged(env: Env, neutron: NeutronClient, lpar: str) -> None:
+    net = neutron.create_network('sriov-flat', physnet='default', network_type='flat')
+    try:
+        neutron.create_subnet(net['id'], '10.250.0.0/24')
+        port = _direct_port(neutron, env, net, lpar, profile={'vnic_required_vfs': 1})
+        details = port['binding:vif_details']
+        assert details['vlan'] == '0' and details['physical_network'] == 'default'
+        _plug(env, port, lpar)
+        (vnic,) = fx.lpar_vnics(env.reader, lpar)
+        assert vnic.pvid == 0 and len(vnic.back_devs) == 1
+        neutron.wait_for_port(port['id'], status='ACTIVE', timeout=WAIT)
+        sriov_vif.unplug_sriov(env.adapter, lpar, port['mac_address'])
+        neutron.wait_for_port(port['id'], status='DOWN', timeout=WAIT)
+        neutron.delete_port(port['id'])
+    finally:
+        neutron.delete_network(net['id'])
 
 
 def test_too_much_redundancy_fails_and_leaves_nothing(env: Env, neutron: NeutronClient,
@@ -376,3 +407,44 @@ def test_sea_and_sriov_agents_share_the_host(env: Env, neutron: NeutronClient,
     assert sea_vlan in fx.bridge_vlans(env.reader, env.host_uuid)
     sea_vif.unplug_sea(env.adapter, lpar, sea_port['mac_address'])
     neutron.wait_for_port(sea_port['id'], status='DOWN', timeout=WAIT)
+
+
+def test_startup_heal_marks_every_vnic_up(env: Env, neutron: NeutronClient, lpar: str) -> None:
+    """vNICs made with no VIF event (so no event can explain ACTIVE): heal marks them up.
+
+    Runs last: it restarts the SR-IOV agent (heal_and_optimize_interval is an hour,
+    so the start-up heal is the only heal).
+    """
+    second_name = f'e2e-{uuid.uuid4().hex[:10]}'
+    second = partition.create_lpar(env.adapter, second_name).uuid
+    net = _vlan_net(neutron, 'default', 3020)
+    ports = [_direct_port(neutron, env, net, lpar_uuid, profile={'vnic_required_vfs': 1})
+             for lpar_uuid in (lpar, lpar, second)]
+    try:
+        for port, lpar_uuid in zip(ports, (lpar, lpar, second), strict=True):
+            d = port['binding:vif_details']
+            mac = port['mac_address'].replace(':', '').upper()
+            vnic = iocard.VNIC.bld(env.adapter, pvid=int(d['vlan']), mac_addr=mac)
+            pvm_sriov.set_vnic_back_devs(vnic, d[const.PHYSICAL_PORTS], redundancy=1,
+                                         capacity=d[const.CAPACITY])
+            vnic.create(parent_type=pvm_lpar.LPAR, parent_uuid=lpar_uuid)
+            assert neutron.get_port(port['id'])['status'] == 'DOWN'
+        heals_before = env.sriov.log_text().count('Heal: marking 3 SR-IOV port(s) up')
+
+        env.sriov.restart()
+        env.sriov.wait_alive(neutron, timeout=WAIT)
+        for port in ports:
+            neutron.wait_for_port(port['id'], status='ACTIVE', timeout=WAIT)
+        assert env.sriov.log_text().count('Heal: marking 3 SR-IOV port(s) up') \
+            == heals_before + 1
+        assert fx.reported_mappings(neutron, env.host) == fx.expected_mappings(env.sim)
+        env.check_agents_running()
+    finally:
+        for port, lpar_uuid in zip(ports, (lpar, lpar, second), strict=True):
+            try:
+                sriov_vif.unplug_sriov(env.adapter, lpar_uuid, port['mac_address'])
+            except sriov_vif.VnicNotFound:
+                pass
+        partition.delete_lpar(env.adapter, second_name)
+    for port in ports:
+        neutron.wait_for_port(port['id'], status='DOWN', timeout=WAIT)

@@ -6,13 +6,16 @@ import pathlib
 
 import pytest
 from pypowervm import exceptions as pvm_exc
+from pypowervm.wrappers import event as pvm_event
 from pypowervm.wrappers import iocard
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 
+from networking_powervm.common import constants as const
 from networking_powervm.compute import sriov_vif
-from networking_powervm.tests.functional.conftest import new_adapter
+from networking_powervm.simulator import cli as sim_cli
+from networking_powervm.tests.functional.conftest import PASSWORD, USER, new_adapter
 
 C8 = 'U78C7.001.RCH0004-P1-C8'
 C9 = 'U78C7.001.RCH0004-P1-C9'
@@ -136,6 +139,57 @@ def test_relabel_visible_in_fresh_get(env):
     assert _ports(adapter)[f'{C9}-T2'].label == 'physnet2'
     sim.admin('POST', 'relabel', location_code=f'{C9}-T2', label='physnet9')
     assert _ports(adapter)[f'{C9}-T2'].label == 'physnet9'
+
+
+def _events_until(adapter, app: str, pred, polls: int = 5) -> list:
+    """Poll the Event API (long poll) until an event matches ``pred``; all events seen."""
+    seen: list = []
+    for _ in range(polls):
+        seen += pvm_event.Event.get(adapter, app)
+        if any(pred(e) for e in seen):
+            return seen
+    raise AssertionError(f'no matching event; got {[(e.etype, e.data, e.detail) for e in seen]}')
+
+
+def test_relabel_by_cli_emits_config_change_event(env, capsys):
+    sim, adapter, _host_uuid, _lpar_uuid = env
+    listener = new_adapter(sim)
+    assert [e.etype for e in pvm_event.Event.get(listener, 'sriov-app')] == ['NEW_CLIENT']
+
+    rc = sim_cli.main(['admin', '--url', sim.url, '--user', USER, '--password', PASSWORD,
+                       'relabel', f'{C9}-T2', 'physnet9'])
+    assert rc == 0, capsys.readouterr()
+    events = _events_until(listener, 'sriov-app',
+                           lambda e: const.SRIOV_PORT_CONFIG_CHANGE in (e.detail or ''))
+    (change,) = [e for e in events if const.SRIOV_PORT_CONFIG_CHANGE in (e.detail or '')]
+    sys_w = pvm_ms.System.get(adapter)[0]
+    assert change.etype == 'MODIFY_URI'
+    assert change.data.endswith(f'/rest/api/uom/ManagedSystem/{sys_w.uuid}')
+    assert _ports(adapter)[f'{C9}-T2'].label == 'physnet9'
+
+    # An unknown port: a clear error naming it, no label changes, no event.
+    rc = sim_cli.main(['admin', '--url', sim.url, '--user', USER, '--password', PASSWORD,
+                       'relabel', f'{C9}-T9', 'physnet9'])
+    assert rc != 0
+    assert f'{C9}-T9' in capsys.readouterr().err
+    assert pvm_event.Event.get(listener, 'sriov-app') == []
+    assert {loc: p.label for loc, p in _ports(adapter).items()}[f'{C9}-T2'] == 'physnet9'
+
+
+def test_capacity_off_the_port_granularity_refused_nothing_made(env):
+    _sim, adapter, host_uuid, lpar_uuid = env
+    before = {loc: (p.allocated_capacity, p.cfg_lps) for loc, p in _ports(adapter).items()}
+    # 3% is not a multiple of the 2% granularity: pypowervm lets it through, the
+    # platform refuses it (networking-powervm: "must be a multiple ... or the
+    # binding will fail").
+    with pytest.raises(pvm_exc.HttpError) as err:
+        sriov_vif.plug_sriov(adapter, host_uuid, lpar_uuid, 'FA163E000005', 5,
+                             [f'{C8}-T1', f'{C9}-T1'], redundancy=2, capacity=0.03)
+    assert err.value.response.status == 400
+    assert 'not a multiple of the capacity granularity 2.0%' in str(err.value.response.body)
+    assert _vnics(adapter, lpar_uuid) == []
+    assert {loc: (p.allocated_capacity, p.cfg_lps)
+            for loc, p in _ports(adapter).items()} == before
 
 
 def test_vnic_and_capacity_survive_restart(sim_factory, tmp_path: pathlib.Path):

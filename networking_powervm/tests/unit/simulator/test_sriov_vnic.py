@@ -34,11 +34,11 @@ def _port(host, loc):
 
 def test_create_consumes_and_delete_frees():
     host = FakeHost()
-    resp = _put(host, vnic_body([(VIOS1, 1, 0, '3.0%', None), (VIOS2, 2, 1, None, None)]))
+    resp = _put(host, vnic_body([(VIOS1, 1, 0, '4.0%', None), (VIOS2, 2, 1, None, None)]))
     assert resp.status == 200
     t1 = _port(host, 'U78C7.001.RCH0004-P1-C8-T1')
     c9t2 = _port(host, 'U78C7.001.RCH0004-P1-C9-T2')
-    # 3% on a 2% granularity port rounds up to 4%; no capacity -> the granularity.
+    # 4% as asked; no capacity -> the port's granularity (2%).
     assert (t1.allocated, t1.configured_vfs) == (400, 1)
     assert (c9t2.allocated, c9t2.configured_vfs) == (200, 1)
     vnic = host.state.vnics[0]
@@ -75,6 +75,12 @@ def test_create_consumes_and_delete_frees():
      'U78C7.001.RCH0004-P1-C8-T1 backs this vNIC twice'),
     ([(VIOS1, 2, 0, '12.5%', None)], 409,
      'U78C7.001.RCH0004-P1-C9-T1 has 10.0% capacity left; 12.5% requested'),
+    ([(VIOS1, 1, 0, '3.0%', None)], 400,
+     'CurrentCapacityPercentage 3.0% is not a multiple of the capacity granularity 2.0% '
+     'of physical port U78C7.001.RCH0004-P1-C8-T1'),
+    ([(VIOS1, 1, 1, '4%', None), (VIOS2, 2, 0, '4%', None)], 400,
+     'backing device 2: CurrentCapacityPercentage 4.0% is not a multiple of the capacity '
+     'granularity 2.5%'),
     ([(VIOS1, 1, 0, '101%', None)], 400, "'101%' is not a percentage"),
     ([(VIOS1, 1, 0, '20%', '10%')], 400, 'MaxCapacityPercentage 10.0% is below'),
     ([('5D5D5D5D-C4EE-439E-B70A-1D369213ED83', 1, 0, None, None)], 400,

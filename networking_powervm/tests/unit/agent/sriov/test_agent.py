@@ -107,6 +107,32 @@ class ConfigValidationTestCase(AgentTestBase):
                     sriov_agent.validate_conf(conf)
                 self.assertIn(f'Invalid [AGENT] {line}: ', str(ctx.exception))
 
+    def test_values_oslo_lets_through_refused_naming_the_text(self):
+        # oslo.config's range check passes NaN, an empty IntOpt is None, and a
+        # float prints 0.00001 as 1e-05: the message shows what the file says.
+        for line, shown, reason in (
+                ('vnic_vf_capacity = nan', 'vnic_vf_capacity = nan', 'not a number'),
+                ('vnic_vf_capacity = 0.00001', 'vnic_vf_capacity = 0.00001',
+                 'at most 4 decimal places'),
+                ('vnic_vf_capacity = 0.123450', 'vnic_vf_capacity = 0.123450',
+                 'at most 4 decimal places'),
+                ('vnic_required_vfs =', "vnic_required_vfs = ''",
+                 'must be an integer of at least 1')):
+            with self.subTest(line=line):
+                conf = cfg.ConfigOpts()
+                pvm_config.register_opts(conf)
+                conf(['--config-file', self._tmp_conf(f'[AGENT]\n{line}\n')])
+                with self.assertRaises(sriov_agent.ConfigError) as ctx:
+                    sriov_agent.validate_conf(conf)
+                self.assertIn(f'Invalid [AGENT] {shown}: {reason}', str(ctx.exception))
+
+    def test_trailing_zero_within_four_decimals_accepted(self):
+        conf = cfg.ConfigOpts()
+        pvm_config.register_opts(conf)
+        conf(['--config-file', self._tmp_conf('[AGENT]\nvnic_vf_capacity = 0.12340\n')])
+        sriov_agent.validate_conf(conf)
+        self.assertEqual(0.1234, conf.AGENT.vnic_vf_capacity)
+
     def _tmp_conf(self, text):
         fd, path = tempfile.mkstemp(suffix='.conf')
         with os.fdopen(fd, 'w') as f:

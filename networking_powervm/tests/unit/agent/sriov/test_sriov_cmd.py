@@ -40,6 +40,14 @@ class SriovAgentCmdTestCase(unittest.TestCase):
                       'Should be greater than or equal to 1', proc.stderr)
         self.assertNotIn('Traceback', proc.stderr)
 
+    def test_nan_capacity(self):
+        # oslo.config's min/max check lets NaN through; the agent must not report it.
+        proc = self._run('--config-file', self._conf('[AGENT]\nvnic_vf_capacity = nan\n'))
+        self.assertEqual(1, proc.returncode, proc.stderr)
+        self.assertIn('networking-powervm-sriov-agent: cannot start: '
+                      'Invalid [AGENT] vnic_vf_capacity = nan: not a number', proc.stderr)
+        self.assertNotIn('Traceback', proc.stderr)
+
     def test_missing_config_file(self):
         proc = self._run('--config-file', '/nonexistent/sriov.conf')
         self.assertEqual(1, proc.returncode, proc.stderr)
