@@ -92,16 +92,18 @@ class AgentEventHandler(pvm_adpt.WrapperEventHandler):
         self.agent = agent
 
     def process(self, events: list[pvm_evt.Event]) -> None:
-        resync = False
+        resync: set[str] = set()
         for event in events or []:
             try:
                 if event.etype in RESYNC_TYPES:
-                    resync = True
+                    resync.add(event.etype)
                 else:
                     self._dispatch(event)
             except Exception:
                 LOG.exception("Error handling PowerVM event %s", _describe(event))
         if resync:
+            LOG.info("PowerVM REST event %s: the event queue was reset; scheduling a full "
+                     "resync", '/'.join(sorted(resync)))
             try:
                 self.agent.full_resync()
             except Exception:

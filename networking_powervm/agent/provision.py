@@ -8,6 +8,7 @@ again each cycle and dropped after constants.PORT_WAIT_TIMEOUT.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -73,13 +74,28 @@ class ProvisionQueue:
         self._closed = False
 
     def add(self, request: ProvisionRequest) -> None:
-        """Queue a request; it cancels a pending or retried one for the same MAC+partition."""
+        """Queue a request; it cancels a pending or retried one for the same MAC+partition.
+
+        A request without a partition (a port_update re-plug) never overrides an
+        event's request for the same MAC (a pending unplug means the port is
+        going away; a pending plug provisions it anyway); an unplug cancels it.
+        """
         with self._cond:
             key = request.key
-            old = self._pending.pop(key, None) or self._retry.pop(key, None)
-            if old is not None and old.action != request.action:
-                LOG.info("%s of %s (partition %s) cancels the pending %s", request.action,
-                         request.mac, request.lpar_uuid, old.action)
+            if request.lpar_uuid is None and request.action == PLUG and any(
+                    k[0] == request.mac and k[1] is not None
+                    for k in itertools.chain(self._pending, self._retry)):
+                LOG.debug("Plug of %s: a request from an event is already pending",
+                          request.mac)
+                return
+            keys = [key]
+            if request.action == UNPLUG and request.lpar_uuid is not None:
+                keys.append((request.mac, None))
+            for k in keys:
+                for old in (self._pending.pop(k, None), self._retry.pop(k, None)):
+                    if old is not None and old.action != request.action:
+                        LOG.info("%s of %s (partition %s) cancels the pending %s",
+                                 request.action, request.mac, request.lpar_uuid, old.action)
             self._pending[key] = request
             self._cond.notify_all()
 

@@ -9,7 +9,7 @@
     agent.kill(); agent.start(); agent.wait_alive(neutron)
     agent.stop()                       # SIGTERM; returns the exit code
 
-Output (stdout/stderr) goes to ``<log_file>.out``; ``logtail()`` shows both files.
+Output (stdout/stderr) goes to ``<log_file>.out``; ``log_tail()`` shows both files.
 """
 
 from __future__ import annotations
@@ -192,6 +192,9 @@ class AgentProcess:
         """The last lines of the oslo.log file and of the process output."""
         parts = [tail(self.log_file, lines), tail(self.out_file, min(lines, 20))]
         return '\n'.join(p for p in parts if p)
+
+    # The e2e tests and the benchmark call it log_tail.
+    log_tail = logtail
 
     def log_text(self) -> str:
         """The whole oslo.log file ('' if none yet)."""

@@ -93,8 +93,13 @@ class SharedEthernetAgent(base.PVMAgentBase):
             mac = norm_mac(port.get('mac_address'))
         except EventError:
             return
+        host = port.get(portbindings.HOST_ID)
+        if host and host != self.host:
+            LOG.debug("port_update of port %s bound to host %s: not ours", port.get('id'), host)
+            return
         # Only ports this agent serves: a port_update never plugs a removed VM.
         if mac in self._devices:
+            LOG.info("port_update of port %s (MAC %s): re-provisioning", port.get('id'), mac)
             self.queue.add(prov.ProvisionRequest(prov.PLUG, mac, None, self.VIF_TYPE,
                                                  self.clock()))
 
@@ -106,16 +111,22 @@ class SharedEthernetAgent(base.PVMAgentBase):
             LOG.error("Cannot resolve [AGENT] bridge_mappings (keeping %s): %s",
                       sorted(self.bridges), exc)
         gen = self.guard.mark()
+        with self._dev_lock:
+            known = set(self._devices)
         client_cnas, vios_cnas = self.scan_host()
         on_host = {norm_mac(cna.mac) for cna in client_cnas if not cna.is_trunk}
         # Only Neutron ports bound here: the host's other adapters are not ours.
-        macs = sorted(on_host & self.bound_port_macs(portbindings.VNIC_NORMAL))
+        bound = self.bound_port_macs(portbindings.VNIC_NORMAL)
+        macs = sorted(on_host & bound)
         requests = [prov.ProvisionRequest(prov.PLUG, mac, None, self.VIF_TYPE, self.clock())
                     for mac in macs]
         # One pass: one bridge update per bridge for all the ports.
         served = self.provision(requests, retry_unknown=False)
+        # Forget devices gone from the host or from Neutron since the scan started;
+        # devices the provision thread brought up meanwhile were not in ``known``.
+        stale = known - (on_host & bound)
         with self._dev_lock:
-            self._devices = served | (self._devices & on_host)
+            self._devices = (self._devices - stale) | served
         if self.conf.AGENT.automated_powervm_vlan_cleanup:
             in_use = sea_vlans.vlans_of_adapters(list(client_cnas) + list(vios_cnas))
             self.cleanup(in_use, gen)
@@ -215,7 +226,10 @@ class SharedEthernetAgent(base.PVMAgentBase):
             up.extend(r.mac for r in reqs)
 
         if down:
+            # Administratively down: still served (a port_update may bring it up).
             self.update_devices_down(sorted(set(down)))
+            with self._dev_lock:
+                self._devices.update(down)
         if up:
             self.update_devices_up(sorted(set(up)))
             with self._dev_lock:

@@ -14,6 +14,8 @@ from networking_powervm.testing.neutron_stack import NeutronStack
 from networking_powervm.tests.e2e.sea_fixtures import SeaEnv, sea_environment
 
 TIMINGS: dict[str, dict[str, float]] = {}
+# heal_and_optimize_interval longer than any test.
+NO_PERIODIC_HEAL = 3600
 
 
 def _record(name: str, env: SeaEnv) -> None:
@@ -57,4 +59,18 @@ def throwaway_env(neutron_stack: NeutronStack,
     with sea_environment(neutron_stack, tmp_path_factory.mktemp('sea-throwaway'),
                          'single') as env:
         _record('throwaway', env)
+        yield env
+
+
+@pytest.fixture
+def resync_env(neutron_stack: NeutronStack,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaEnv]:
+    """A `single` simulator + agent whose periodic heal never comes during a test.
+
+    Only start-up and a full resync heal it; debug logging on (every request logged).
+    """
+    with sea_environment(neutron_stack, tmp_path_factory.mktemp('sea-resync'), 'single',
+                         default_opts={'debug': True},
+                         heal_and_optimize_interval=NO_PERIODIC_HEAL) as env:
+        _record('resync', env)
         yield env

@@ -262,19 +262,47 @@ class SeaEnv:
 
 
 def agent_config(stack: NeutronStack, host: str, sim: sim_client._Handle,
-                 mappings: str, **agent_opts: Any) -> Path:
-    """The agent's config file: stack basics + [AGENT] + [powervm] for ``sim``."""
+                 mappings: str, default_opts: dict[str, Any] | None = None,
+                 **agent_opts: Any) -> Path:
+    """The agent's config file: stack basics (+ ``default_opts``) + [AGENT] + [powervm]."""
     agent = {'bridge_mappings': mappings, 'heal_and_optimize_interval': HEAL_INTERVAL,
              'report_interval': 2, 'exception_interval': 1,
              'automated_powervm_vlan_cleanup': True, **agent_opts}
     powervm = {'host': sim.host, 'port': sim.port, 'protocol': sim.protocol,
                'username': sim.user, 'password': sim.password, 'timeout': 120}
-    return stack.agent_config(host, {'AGENT': agent, 'powervm': powervm})
+    sections = {'AGENT': agent, 'powervm': powervm}
+    if default_opts:
+        sections['DEFAULT'] = dict(default_opts)
+    return stack.agent_config(host, sections)
+
+
+@dataclass
+class StartupResult:
+    """How a SEA agent run that was expected to stop on its own ended."""
+
+    code: int
+    output: str   # stdout/stderr of the process
+    log: str      # its oslo.log file
+
+
+def run_agent_to_exit(stack: NeutronStack, sim: sim_client._Handle, mappings: str,
+                      timeout: float = 90) -> StartupResult:
+    """Start a SEA agent (own host name) on ``sim`` with ``mappings``; wait for it to exit."""
+    host = unique('e2e-sea-startup')
+    agent = AgentProcess(SEA_AGENT, agent_config(stack, host, sim, mappings), host,
+                         const.AGENT_TYPE_PVM_SEA)
+    agent.start()
+    try:
+        code = agent.wait_exit(timeout)
+    finally:
+        agent.stop()
+    return StartupResult(code, agent.out_file.read_text(errors='replace'), agent.log_text())
 
 
 @contextlib.contextmanager
 def sea_environment(stack: NeutronStack, workdir: Path, scenario: str,
-                    mappings: str | None = None, **agent_opts: Any) -> Iterator[SeaEnv]:
+                    mappings: str | None = None, default_opts: dict[str, Any] | None = None,
+                    **agent_opts: Any) -> Iterator[SeaEnv]:
     """Start a simulator subprocess and a SEA agent for it; wait until the agent is alive.
 
     On exit the agent gets SIGTERM (SIGKILL if it hangs), the simulator is stopped.
@@ -289,7 +317,7 @@ def sea_environment(stack: NeutronStack, workdir: Path, scenario: str,
         timings = {'sim_start': round(time.monotonic() - t0, 1)}
         host = unique(f'e2e-sea-{scenario}')
         conf = agent_config(stack, host, sim, MAPPINGS[scenario] if mappings is None
-                            else mappings, **agent_opts)
+                            else mappings, default_opts, **agent_opts)
         agent = AgentProcess(SEA_AGENT, conf, host, const.AGENT_TYPE_PVM_SEA)
         neutron = NeutronClient(stack.api_url, project_id=unique('p-sea'))
         t1 = time.monotonic()

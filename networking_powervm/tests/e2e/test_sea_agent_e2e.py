@@ -18,6 +18,7 @@ import pytest
 from networking_powervm.common import constants as const
 from networking_powervm.compute import events as vif_events
 from networking_powervm.compute import sea_vif
+from networking_powervm.testing.neutron_stack import NeutronStack
 from networking_powervm.tests.e2e import conftest_sea as _fx
 from networking_powervm.tests.e2e import sea_fixtures as sf
 from networking_powervm.tests.e2e.sea_fixtures import SeaEnv
@@ -27,6 +28,7 @@ single_env = _fx.single_env
 redundant_env = _fx.redundant_env
 two_bridges_env = _fx.two_bridges_env
 throwaway_env = _fx.throwaway_env
+resync_env = _fx.resync_env
 TIMINGS = _fx.TIMINGS
 
 # VLANs the tests put on bridges behind the agent's back; networks never use them.
@@ -238,6 +240,28 @@ def test_sigkill_restart_heals_removed_vlans(single_env: SeaEnv) -> None:
     _timed('sigkill_restart', t0)
 
 
+def test_port_update_is_consumed(single_env: SeaEnv) -> None:
+    """admin_state_up off/on reaches the agent as port_update: the port goes DOWN, then ACTIVE.
+
+    ML2 itself leaves the status alone on an admin_state_up change: only an agent
+    that consumes port_update (and re-provisions) moves it.
+    """
+    t0 = time.monotonic()
+    env = single_env
+    net = make_net(env, 1300)
+    port = env.port(net)
+    lpar = sf.create_lpar(env.adapter)
+    sf.plug(env.adapter, env.host_uuid, lpar, port['mac_address'], seg(net))
+    env.wait_status(port['id'], 'ACTIVE')
+    env.neutron.update_port(port['id'], {'admin_state_up': False})
+    env.wait_status(port['id'], 'DOWN')
+    env.neutron.update_port(port['id'], {'admin_state_up': True})
+    env.wait_status(port['id'], 'ACTIVE')
+    assert seg(net) in env.vlans(fresh=True)
+    assert 'port_update of port ' + port['id'] in env.agent.log_text()
+    _timed('port_update', t0)
+
+
 # ------------------------------------------------------------------ redundant / two bridges
 
 
@@ -292,6 +316,88 @@ def test_two_bridges_vlans_land_on_their_physnets_bridge(two_bridges_env: SeaEnv
     assert v1 in by_nb['ent8'] and v1 not in by_nb['ent9'], by_nb
     assert v2 in by_nb['ent9'] and v2 not in by_nb['ent8'], by_nb
     _timed('two_bridges', t0)
+
+
+# ------------------------------------------------------------------ resync, heartbeat
+
+
+def test_missing_events_resync_restores_state_without_restart(resync_env: SeaEnv) -> None:
+    """An event-queue overflow (MISSING_EVENTS) makes the running agent heal the host.
+
+    The agent's periodic heal is an hour away: only the full resync can restore
+    the VLAN removed behind its back and bring up the port whose plug event was
+    lost. The heartbeat's ``devices`` is the exact count of ports served.
+    """
+    t0 = time.monotonic()
+    env = resync_env
+    pid = env.agent.pid
+    devices = const.CONF_DEVICES
+
+    def reported_devices() -> int:
+        return env.agent_row()['configurations'][devices]
+
+    net_a, net_b = make_net(env, 1400), make_net(env, 1410)
+    port_a, port_b = env.port(net_a), env.port(net_b)
+    lpar = sf.create_lpar(env.adapter)
+    sf.plug(env.adapter, env.host_uuid, lpar, port_a['mac_address'], seg(net_a))
+    env.wait_status(port_a['id'], 'ACTIVE')
+    env.wait_vlans(present={seg(net_a)})
+    sf.wait_until(lambda: reported_devices() == 1, 'devices == 1 in the heartbeat', timeout=30)
+
+    # Behind the agent's back: its VLAN goes; B's adapter appears with no plug event.
+    sf.remove_vlan(env.adapter, env.host_uuid, seg(net_a))
+    sf.create_cna_for(env.adapter, env.host_uuid, lpar, port_b['mac_address'], seg(net_b))
+    assert not {seg(net_a), seg(net_b)} & env.vlans(fresh=True)
+    assert env.neutron.get_port(port_b['id'])['status'] == 'DOWN'
+
+    assert env.sim.admin('POST', 'overflow-events')['overflowed'] >= 1
+    env.wait_vlans(present={seg(net_a), seg(net_b)})
+    env.wait_status(port_b['id'], 'ACTIVE')
+    assert env.neutron.get_port(port_a['id'])['status'] == 'ACTIVE'
+    sf.wait_until(lambda: reported_devices() == 2, 'devices == 2 in the heartbeat', timeout=30)
+    # The same process did it, told by the event.
+    assert env.agent.running and env.agent.pid == pid and env.agent.starts == 1
+    log = env.agent.log_text()
+    assert 'PowerVM REST event MISSING_EVENTS: the event queue was reset' in log
+
+    sf.unplug(env.adapter, lpar, port_a['mac_address'])
+    env.wait_status(port_a['id'], 'DOWN')
+    sf.wait_until(lambda: reported_devices() == 1, 'devices == 1 after an unplug', timeout=30)
+    # Debug logging (every REST request) never shows the simulator's password.
+    log = env.agent.log_text()
+    assert 'DEBUG' in log
+    assert sf.SIM_PASSWORD not in log
+    assert sf.SIM_PASSWORD not in env.agent.out_file.read_text(errors='replace')
+    _timed('missing_events_resync', t0)
+
+
+# ------------------------------------------------------------------ start-up errors
+
+
+@pytest.mark.parametrize('mappings, message', [
+    ('default:ent8', "Invalid bridge_mappings entry 'default:ent8': expected "
+                     "physnet:sea_dev:vios_name"),
+    ('default:ent99:vios1', "bridge_mappings entry 'default:ent99:vios1': no Shared Ethernet "
+                            "Adapter 'ent99' on VIOS 'vios1'"),
+    ('default:ent8:vios9', "bridge_mappings entry 'default:ent8:vios9': VIOS 'vios9' not "
+                           "found (known: vios1"),
+])
+def test_bad_bridge_mappings_stop_startup_naming_the_entry(
+        single_env: SeaEnv, neutron_stack: NeutronStack, mappings: str, message: str) -> None:
+    result = sf.run_agent_to_exit(neutron_stack, single_env.sim, mappings)
+    assert result.code == 1, result.output
+    assert message in result.output, result.output
+    assert message in result.log, result.log
+    assert 'Traceback' not in result.output + result.log
+
+
+def test_several_bridges_without_mapping_stop_startup(
+        two_bridges_env: SeaEnv, neutron_stack: NeutronStack) -> None:
+    result = sf.run_agent_to_exit(neutron_stack, two_bridges_env.sim, '')
+    assert result.code == 1, result.output
+    assert ('2 Network Bridges on this host (ent8@vios1, ent9@vios2) and [AGENT] '
+            'bridge_mappings is empty') in result.output, result.output
+    assert 'Traceback' not in result.output + result.log
 
 
 # ------------------------------------------------------------------ SIGTERM

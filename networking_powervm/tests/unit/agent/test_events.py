@@ -62,10 +62,12 @@ def test_other_vif_type_ignored(agent):
 
 
 @pytest.mark.parametrize('etype', ['NEW_CLIENT', 'CACHE_CLEARED', 'MISSING_EVENTS'])
-def test_queue_resets_trigger_one_full_resync(agent, etype):
+def test_queue_resets_trigger_one_full_resync(agent, etype, caplog):
+    caplog.set_level(logging.INFO)
     events.AgentEventHandler(agent).process([ev(etype), ev(etype), vif()])
     agent.full_resync.assert_called_once_with()
     agent.handle_vif_event.assert_called_once()
+    assert f'PowerVM REST event {etype}: the event queue was reset' in caplog.text
 
 
 def test_other_events_go_to_handle_other_event(agent):

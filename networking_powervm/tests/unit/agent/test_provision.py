@@ -115,3 +115,35 @@ def test_close_wakes_drain():
     q = prov.ProvisionQueue()
     q.close()
     assert q.drain(None) == []
+
+
+def test_unplug_cancels_a_pending_partitionless_plug():
+    """A port_update re-plug (no partition) pending when the VM is unplugged: only the unplug."""
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG, lpar=None))
+    q.add(req(prov.UNPLUG))
+    assert [(r.action, r.lpar_uuid) for r in q.drain(0)] == [(prov.UNPLUG, LPAR)]
+
+
+def test_unplug_cancels_a_retried_partitionless_plug():
+    q = prov.ProvisionQueue()
+    q.retry_later(req(prov.PLUG, lpar=None))
+    q.add(req(prov.UNPLUG))
+    assert [r.action for r in q.drain(0)] == [prov.UNPLUG]
+    assert q.retrying == []
+
+
+@pytest.mark.parametrize('pending', [prov.PLUG, prov.UNPLUG])
+def test_partitionless_plug_never_overrides_an_event_request(pending):
+    q = prov.ProvisionQueue()
+    q.add(req(pending))
+    q.add(req(prov.PLUG, lpar=None))
+    assert [(r.action, r.lpar_uuid) for r in q.drain(0)] == [(pending, LPAR)]
+
+
+def test_partitionless_plug_of_another_mac_is_queued():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.UNPLUG))
+    q.add(req(prov.PLUG, mac='fa:16:3e:00:00:02', lpar=None))
+    assert sorted((r.mac, r.action) for r in q.drain(0)) == [
+        (MAC, prov.UNPLUG), ('fa:16:3e:00:00:02', prov.PLUG)]

@@ -210,3 +210,68 @@ def test_cleanup_keeps_vlans_provisioned_during_the_scan(env):
         removed = env.agent.cleanup({1001}, gen)
     assert removed == {NB_UUID: [1000, 1003, 1004]}
     assert update.call_count == 1
+
+
+def test_port_update_for_another_host_ignored(env):
+    mac = 'fa:16:3e:00:00:01'
+    env.agent._devices.add(mac)
+    env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac,
+                                      'binding:host_id': 'other-host'})
+    assert env.agent.queue.pending == []
+    env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac,
+                                      'binding:host_id': 'novalink1'})
+    assert [(r.mac, r.lpar_uuid) for r in env.agent.queue.pending] == [(mac, None)]
+
+
+def test_admin_down_port_marked_down_still_served_and_port_update_brings_it_up(env):
+    mac = 'fa:16:3e:00:00:01'
+    ports = {mac: details(mac, 100, admin_state_up=False)}
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(ports)
+    assert env.agent.provision([plug(mac)]) == set()
+    env.rpc.plugin.update_device_list.assert_called_once_with(
+        env.agent.context, [], [mac], env.agent.agent_id, 'novalink1')
+    assert env.agent.get_configurations()['devices'] == 1
+    # Admin up again: Neutron's port_update re-provisions it.
+    ports[mac] = details(mac, 100)
+    env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac})
+    assert env.agent.provision(env.agent.queue.drain(0)) == {mac}
+    assert env.rpc.plugin.update_device_list.call_args[0][1] == [mac]
+
+
+def test_unplug_cancels_a_pending_port_update_replug(env):
+    mac = 'fa:16:3e:00:00:01'
+    env.agent._devices.add(mac)
+    env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac})
+    env.agent.handle_vif_event('unplug', mac, HREF)
+    batch = env.agent.queue.drain(0)
+    assert [(r.action, r.lpar_uuid) for r in batch] == [('unplug', LPAR1)]
+    env.agent.provision(batch)
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+    assert env.agent.get_configurations()['devices'] == 0
+
+
+def test_heal_device_count_keeps_concurrent_plugs_and_drops_stale(env):
+    on_host, gone, unbound, concurrent = (f'fa:16:3e:00:00:0{i}' for i in range(1, 5))
+    env.agent._devices.update({on_host, gone, unbound})
+    lpar = SimpleNamespace(uuid='L1')
+
+    def cnas(adpt, parent):
+        # The provision thread brings a port up while heal scans the host.
+        with env.agent._dev_lock:
+            env.agent._devices.add(concurrent)
+        return [cna(on_host.replace(':', '').upper(), 1001),
+                cna(unbound.replace(':', '').upper(), 1002)]
+
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {on_host: details(on_host, 1001)})
+    env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'p1', 'mac_address': on_host}]
+    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=[lpar]), \
+            mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
+                              return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
+            mock.patch.object(pvm_net.CNA, 'get', side_effect=cnas), \
+            mock.patch.object(pvm_net.NetBridge, 'update', autospec=True):
+        env.agent.heal()
+    # gone: no adapter on the host any more; unbound: Neutron no longer binds it here.
+    assert env.agent._devices == {on_host, concurrent}
+    assert env.agent.get_configurations()['devices'] == 2
