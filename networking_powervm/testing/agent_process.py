@@ -131,7 +131,7 @@ class AgentProcess:
         except subprocess.TimeoutExpired:
             raise AgentProcessError(
                 f'agent on {self.host} (pid {self.pid}) still runs after {timeout:.0f}s\n'
-                + self.logtail()) from None
+                + self.log_tail()) from None
 
     def stop(self, timeout: float = 15) -> int | None:
         """SIGTERM and wait; SIGKILL if it outlives ``timeout``. The exit code (None: never run)."""
@@ -174,7 +174,7 @@ class AgentProcess:
             if not self.running:
                 raise AgentProcessError(
                     f'agent on {self.host} exited with {self.returncode} before showing up '
-                    f'alive\n{self.logtail()}')
+                    f'alive\n{self.log_tail()}')
             agents = neutron.list_agents(host=self.host, agent_type=self.agent_type)
             last = agents[0] if agents else None
             if (last is not None and last.get('alive') is True
@@ -184,17 +184,15 @@ class AgentProcess:
             if time.monotonic() >= deadline:
                 raise AgentProcessError(
                     f'agent {self.agent_type!r} on {self.host} not alive (new start) within '
-                    f'{timeout:.0f}s; last seen {last!r}\n{self.logtail()}')
+                    f'{timeout:.0f}s; last seen {last!r}\n{self.log_tail()}')
             time.sleep(interval)
 
     # ------------------------------------------------------------------ logs
-    def logtail(self, lines: int = 60) -> str:
+    def log_tail(self, lines: int = 60) -> str:
         """The last lines of the oslo.log file and of the process output."""
         parts = [tail(self.log_file, lines), tail(self.out_file, min(lines, 20))]
         return '\n'.join(p for p in parts if p)
 
-    # The e2e tests and the benchmark call it log_tail.
-    log_tail = logtail
 
     def log_text(self) -> str:
         """The whole oslo.log file ('' if none yet)."""

@@ -52,7 +52,7 @@ class Env:
 
     def check_agents_running(self) -> None:
         for agent in (self.sea, self.sriov):
-            assert agent.running, f'{agent.agent_type} exited\n{agent.logtail()}'
+            assert agent.running, f'{agent.agent_type} exited\n{agent.log_tail()}'
 
 
 @pytest.fixture(scope='module')
