@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import pathlib
 import signal
 import sys
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from networking_powervm.simulator import faults as sim_faults
 from networking_powervm.simulator import latency as sim_latency
 
+# Environment variable that may carry the password (not visible in the process list).
+PASSWORD_ENV = 'POWERVM_SIM_PASSWORD'
 
 def _port(value: str) -> int:
     try:
@@ -87,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="built-in name (single, redundant, two-bridges, large) or a YAML file")
     serve.add_argument('--state-dir', type=pathlib.Path, required=True)
     serve.add_argument('--user', required=True)
-    serve.add_argument('--password', required=True)
+    serve.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
+                       help=f'default: ${PASSWORD_ENV} (keeps it out of the process list)')
     serve.add_argument('--latency', type=_latency, default='none')
     serve.add_argument('--tls', action='store_true')
     serve.add_argument('--poll-timeout', type=_positive(float), default=10.0,
@@ -135,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _remote_args(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument('--url', required=required, help='e.g. http://127.0.0.1:12080')
     parser.add_argument('--user', required=required)
-    parser.add_argument('--password', required=required)
+    parser.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
+                        help=f'default: ${PASSWORD_ENV}')
     parser.add_argument('--cacert', help='CA/cert file to verify an https simulator')
 
 
@@ -238,7 +243,10 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``powervm-sim``."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in ('serve', 'admin') and not args.password:
+        parser.error(f'{args.command}: --password (or ${PASSWORD_ENV}) is required')
     try:
         if args.command == 'serve':
             return _serve(args)

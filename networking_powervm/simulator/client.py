@@ -149,16 +149,18 @@ class SubprocessSim(_Handle):
         self.kill() if kill else self.stop()
         argv = list(self.argv)
         argv[argv.index('--port') + 1] = str(self.port)
-        started = _spawn(argv, self.state_dir, timeout)
+        started = _spawn(argv, self.state_dir, timeout, self.password)
         self.proc, self.url = started.proc, started.url
 
 
-def _spawn(argv: list[str], state_dir: pathlib.Path, timeout: float) -> SubprocessSim:
+def _spawn(argv: list[str], state_dir: pathlib.Path, timeout: float,
+           password: str) -> SubprocessSim:
     info_path = state_dir / 'server.json'
     info_path.unlink(missing_ok=True)
     log = open(state_dir / 'server.log', 'ab')  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+                            env={**os.environ, 'PYTHONUNBUFFERED': '1',
+                                 'POWERVM_SIM_PASSWORD': password})
     log.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -168,7 +170,7 @@ def _spawn(argv: list[str], state_dir: pathlib.Path, timeout: float) -> Subproce
         try:
             info = json.loads(info_path.read_text())
             if info.get('pid') == proc.pid:
-                return SubprocessSim(url=info['url'], user='', password='',
+                return SubprocessSim(url=info['url'], user='', password=password,
                                      state_dir=state_dir, cert=info.get('cert'),
                                      certpath=info.get('certpath'), argv=argv, proc=proc)
         except (OSError, ValueError):
@@ -186,8 +188,8 @@ def start_subprocess(scenario: str, state_dir: pathlib.Path, user: str = DEFAULT
     state_dir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, '-m', 'networking_powervm.simulator.cli', 'serve',
             '--host', '127.0.0.1', '--port', str(port), '--scenario', scenario,
-            '--state-dir', str(state_dir), '--user', user, '--password', password,
-            *(extra_args or [])]
-    sim = _spawn(argv, state_dir, timeout)
+            '--state-dir', str(state_dir), '--user', user, *(extra_args or [])]
+    # The password goes by environment, not argv: nothing shows it in the process list.
+    sim = _spawn(argv, state_dir, timeout, password)
     sim.user, sim.password = user, password
     return sim

@@ -48,8 +48,21 @@ def test_serve_subprocess_sigterm_and_kill_keep_state(tmp_path):
         sim.restart_process(kill=True)  # no clean shutdown: committed state survives
         assert {901, 902} <= _vlans(sim)
         assert PASSWORD not in (tmp_path / 'server.log').read_text()
+        # The password travels by environment: not in the process list.
+        cmdline = open(f'/proc/{sim.proc.pid}/cmdline', 'rb').read().decode()
+        assert PASSWORD not in cmdline and 'serve' in cmdline
     finally:
         assert sim.stop() == 0
+
+
+def test_serve_and_admin_need_a_password(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(sim_cli.PASSWORD_ENV, raising=False)
+    for argv in (['serve', '--state-dir', str(tmp_path), '--user', 'u'],
+                 ['admin', '--url', 'http://127.0.0.1:1', '--user', 'u', 'stats']):
+        with pytest.raises(SystemExit) as exc:
+            sim_cli.main(argv)
+        assert exc.value.code == 2
+        assert f'--password (or ${sim_cli.PASSWORD_ENV}) is required' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('argv,bad', [
