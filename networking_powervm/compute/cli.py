@@ -42,12 +42,22 @@ def _float(value: str) -> float:
     return num
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'invalid port {value!r}: not an integer') from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f'invalid port {value!r}: must be 1-65535')
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     p = argparse.ArgumentParser(prog='powervm-vif', description=__doc__)
     p.add_argument('--url', help='e.g. http://127.0.0.1:12080 (overrides --host/--port)')
     p.add_argument('--host', default='localhost')
-    p.add_argument('--port', type=int)
+    p.add_argument('--port', type=_port)
     p.add_argument('--protocol', choices=['http', 'https'])
     p.add_argument('--user')
     p.add_argument('--password', help='omit for file (local) authentication; '

@@ -162,3 +162,11 @@ def test_admin_fault_resource(sim):
     armed = sim.admin('GET', 'fault')['armed']
     assert [(f['kind'], f['count'], f['resource']) for f in armed] == [
         ('etag_mismatch', 2, 'NetworkBridge')]
+
+
+@pytest.mark.parametrize('port', ['99999', 'abc', '0'])
+def test_powervm_vif_bad_port_named(port, capsys):
+    with pytest.raises(SystemExit) as exc:
+        vif_cli.main(['--port', port, 'create-lpar', 'x'])
+    assert exc.value.code == 2
+    assert f"invalid port '{port}'" in capsys.readouterr().err
