@@ -128,8 +128,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
         with self._dev_lock:
             self._devices = (self._devices - stale) | served
         if self.conf.AGENT.automated_powervm_vlan_cleanup:
-            in_use = sea_vlans.vlans_of_adapters(list(client_cnas) + list(vios_cnas))
-            self.cleanup(in_use, gen)
+            self.cleanup(list(client_cnas) + list(vios_cnas), gen)
 
     # ------------------------------------------------------------ bridges
     def resolve_bridges(self) -> dict[str, sea_map.ResolvedBridge]:
@@ -281,11 +280,15 @@ class SharedEthernetAgent(base.PVMAgentBase):
                 return []
             raise
 
-    def cleanup(self, in_use: set[int], gen: int) -> dict[str, list[int]]:
-        """Remove unused VLANs from each served bridge (one update per bridge)."""
+    def cleanup(self, cnas: list[Any], gen: int) -> dict[str, list[int]]:
+        """Remove from each served bridge the VLANs no adapter on its virtual switch uses.
+
+        One update per bridge; VLANs provisioned since the scan (``gen``) are kept.
+        """
         removed: dict[str, list[int]] = {}
         for nb_uuid in sorted({b.nb_uuid for b in self.bridges.values()}):
             def compute(nb: Any) -> list[int]:
+                in_use = sea_vlans.vlans_of_adapters(cnas, nb.vswitch_id)
                 return sea_vlans.removable_vlans(nb, in_use | self.guard.since(gen))
             try:
                 removed[nb_uuid] = sea_vlans.remove_vlans_from_nb(

@@ -26,11 +26,19 @@ ETAG_MISMATCH = 412
 MAX_TRIES = 10
 
 
-def vlans_of_adapters(cnas: Iterable[Any]) -> set[int]:
-    """PVIDs and tagged VLANs of client (non-trunk) virtual Ethernet adapters."""
+def vlans_of_adapters(cnas: Iterable[Any], vswitch_id: int | None = None) -> set[int]:
+    """PVIDs and tagged VLANs of client (non-trunk) virtual Ethernet adapters.
+
+    With ``vswitch_id``, only adapters on that virtual switch count, and those
+    whose switch is unknown (a VLAN id names a different network on another switch).
+    """
     used: set[int] = set()
     for cna in cnas:
         if cna.is_trunk:
+            continue
+        on_switch = getattr(cna, 'vswitch_id', None)
+        if vswitch_id is not None and on_switch is not None and \
+                int(on_switch) != int(vswitch_id):
             continue
         if cna.pvid is not None:
             used.add(int(cna.pvid))

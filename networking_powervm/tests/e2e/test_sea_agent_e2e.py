@@ -318,6 +318,26 @@ def test_two_bridges_vlans_land_on_their_physnets_bridge(two_bridges_env: SeaEnv
     _timed('two_bridges', t0)
 
 
+def test_cleanup_counts_vlan_use_per_virtual_switch(two_bridges_env: SeaEnv) -> None:
+    """A VLAN id used only on ETHERNET0 does not keep that id on the ETHERNET1 bridge."""
+    from pypowervm.tasks import cna as pvm_cna
+    from pypowervm.util import sanitize_mac_for_api
+
+    env = two_bridges_env
+    lpar = sf.create_lpar(env.adapter)
+    # Non-OpenStack adapters: 1971 on ETHERNET0 (ent8's switch), 1972 on ETHERNET1 (ent9's).
+    for vlan, vswitch in ((1971, 'ETHERNET0'), (1972, 'ETHERNET1')):
+        pvm_cna.crt_cna(env.adapter, env.host_uuid, lpar.uuid, pvid=vlan, vswitch=vswitch,
+                        mac_addr=sanitize_mac_for_api(sf.random_mac()))
+    sf.add_vlans(env.adapter, env.host_uuid, [1971], sea_dev='ent8')
+    sf.add_vlans(env.adapter, env.host_uuid, [1971, 1972, 1973], sea_dev='ent9')
+    # The next optimize removes 1971 (used on the other switch only) and 1973 from ent9.
+    env.wait_vlans(present={1972}, absent={1971, 1973}, sea_dev='ent9', timeout=sf.HEAL_WAIT)
+    assert 1971 in env.vlans('ent8', fresh=True)
+    time.sleep(sf.HEAL_INTERVAL * 1.5)  # one more optimize changes nothing
+    assert 1972 in env.vlans('ent9', fresh=True) and 1971 in env.vlans('ent8', fresh=True)
+
+
 # ------------------------------------------------------------------ resync, heartbeat
 
 

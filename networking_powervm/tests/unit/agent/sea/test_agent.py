@@ -207,7 +207,7 @@ def test_cleanup_keeps_vlans_provisioned_during_the_scan(env):
     gen = env.agent.guard.mark()
     env.agent.guard.add([1002])      # a plug ensured 1002 after the scan started
     with mock.patch.object(pvm_net.NetBridge, 'update', autospec=True) as update:
-        removed = env.agent.cleanup({1001}, gen)
+        removed = env.agent.cleanup([cna('FA163E000001', 1001)], gen)
     assert removed == {NB_UUID: [1000, 1003, 1004]}
     assert update.call_count == 1
 

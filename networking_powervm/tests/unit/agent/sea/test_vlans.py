@@ -39,6 +39,15 @@ def test_vlans_of_adapters_counts_pvids_and_tagged_but_not_trunks():
     assert used == {10, 20, 21, 22}
 
 
+def test_vlans_of_adapters_on_one_switch_keeps_unknown_switch():
+    adapters = [SimpleNamespace(pvid=10, tagged_vlans=[11], is_trunk=False, vswitch_id=0),
+                SimpleNamespace(pvid=20, tagged_vlans=[], is_trunk=False, vswitch_id=1),
+                SimpleNamespace(pvid=30, tagged_vlans=[], is_trunk=False, vswitch_id=None)]
+    assert vlans.vlans_of_adapters(adapters, 0) == {10, 11, 30}
+    assert vlans.vlans_of_adapters(adapters, 1) == {20, 30}
+    assert vlans.vlans_of_adapters(adapters) == {10, 11, 20, 30}
+
+
 def test_removable_excludes_in_use_and_primary():
     nb = bridge(primary_tagged=(5,))
     assert vlans.removable_vlans(nb, in_use={1001}) == [1000, 1002]
