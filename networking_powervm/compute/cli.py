@@ -21,15 +21,21 @@ def _mac(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _vlan(value: str) -> int:
-    try:
-        vlan = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'invalid VLAN {value!r}: not an integer') from None
-    if not const.MIN_VLAN <= vlan <= const.MAX_VLAN:
-        raise argparse.ArgumentTypeError(
-            f'invalid VLAN {value!r}: must be {const.MIN_VLAN}-{const.MAX_VLAN}')
-    return vlan
+def _int_in(what: str, low: int, high: int):
+    """An argparse type: an integer from ``low`` to ``high``, errors naming the value."""
+    def parse(value: str) -> int:
+        try:
+            num = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'invalid {what} {value!r}: not an integer') from None
+        if not low <= num <= high:
+            raise argparse.ArgumentTypeError(f'invalid {what} {value!r}: must be {low}-{high}')
+        return num
+    return parse
+
+
+_vlan = _int_in('VLAN', const.MIN_VLAN, const.MAX_VLAN)
+_port = _int_in('port', 1, 65535)
 
 
 def _float(value: str) -> float:
@@ -40,16 +46,6 @@ def _float(value: str) -> float:
     if not 0 < num <= 1:
         raise argparse.ArgumentTypeError(f'invalid capacity {value!r}: must be in (0, 1]')
     return num
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'invalid port {value!r}: not an integer') from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f'invalid port {value!r}: must be 1-65535')
-    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
