@@ -277,15 +277,20 @@ def _create(host: Any, req: RestRequest, lpar: Any) -> RestResponse:
     except VnicRefused as e:
         return http_error(e.status, req.path, str(e))
     state.vnics.append(vnic)
-    _consume(state, vnic, +1)
-    state.touch(vnic.uuid, lpar.uuid, host.sys_uuid, sim_uuid('vnic-feed', lpar.uuid))
-    host.save()
-    path = f'{_lpar_uri(host, lpar.uuid)}/VirtualNICDedicated/{vnic.uuid}'
-    host.emit(path, 'ADD_URI', '')
-    host.emit(_lpar_uri(host, lpar.uuid), 'MODIFY_URI', 'VirtualNICDedicated')
-    host.emit(f'/rest/api/uom/ManagedSystem/{host.sys_uuid}', 'MODIFY_URI', '')
+    _committed(host, lpar, vnic, +1, 'ADD_URI')
     return _xml_response(200, render.wrap_entry(_entry(host, req, vnic)),
                          state.etag(vnic.uuid))
+
+
+def _committed(host: Any, lpar: Any, vnic: Vnic, sign: int, event_type: str) -> None:
+    """After a vNIC was added (+1) or removed (-1): port usage, etags, save, events."""
+    state = host.state
+    _consume(state, vnic, sign)
+    state.touch(vnic.uuid, lpar.uuid, host.sys_uuid, sim_uuid('vnic-feed', lpar.uuid))
+    host.save()
+    host.emit(f'{_lpar_uri(host, lpar.uuid)}/VirtualNICDedicated/{vnic.uuid}', event_type, '')
+    host.emit(_lpar_uri(host, lpar.uuid), 'MODIFY_URI', 'VirtualNICDedicated')
+    host.emit(f'/rest/api/uom/ManagedSystem/{host.sys_uuid}', 'MODIFY_URI', '')
 
 
 def _delete(host: Any, req: RestRequest, lpar: Any, vnic: Vnic) -> RestResponse:
@@ -295,13 +300,7 @@ def _delete(host: Any, req: RestRequest, lpar: Any, vnic: Vnic) -> RestResponse:
         return http_error(412, req.path, f'etag {if_match} does not match the current etag '
                                          f'of VirtualNICDedicated {vnic.uuid}')
     state.vnics.remove(vnic)
-    _consume(state, vnic, -1)
-    state.touch(vnic.uuid, lpar.uuid, host.sys_uuid, sim_uuid('vnic-feed', lpar.uuid))
-    host.save()
-    path = f'{_lpar_uri(host, lpar.uuid)}/VirtualNICDedicated/{vnic.uuid}'
-    host.emit(path, 'DELETE_URI', '')
-    host.emit(_lpar_uri(host, lpar.uuid), 'MODIFY_URI', 'VirtualNICDedicated')
-    host.emit(f'/rest/api/uom/ManagedSystem/{host.sys_uuid}', 'MODIFY_URI', '')
+    _committed(host, lpar, vnic, -1, 'DELETE_URI')
     return RestResponse(status=204, headers={}, body=b'')
 
 
