@@ -28,7 +28,8 @@ def _port(value: str) -> int:
     return port
 
 
-def _positive(kind: type) -> object:
+def positive_arg(kind: type) -> object:
+    """An argparse type: a number of ``kind`` above 0, errors naming the value."""
     def parse(value: str) -> float | int:
         try:
             num = kind(value)
@@ -41,7 +42,8 @@ def _positive(kind: type) -> object:
     return parse
 
 
-def _latency(value: str) -> str:
+def latency_arg(value: str) -> str:
+    """An argparse type: a latency profile name."""
     try:
         return sim_latency.validate_profile(value)
     except ValueError as exc:
@@ -92,13 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument('--user', required=True)
     serve.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
                        help=f'default: ${PASSWORD_ENV} (keeps it out of the process list)')
-    serve.add_argument('--latency', type=_latency, default='none')
+    serve.add_argument('--latency', type=latency_arg, default='none')
     serve.add_argument('--tls', action='store_true')
-    serve.add_argument('--poll-timeout', type=_positive(float), default=10.0,
+    serve.add_argument('--poll-timeout', type=positive_arg(float), default=10.0,
                        help='Event long-poll timeout in seconds')
-    serve.add_argument('--max-queue', type=_positive(int), default=1000,
+    serve.add_argument('--max-queue', type=positive_arg(int), default=1000,
                        help='events per application queue before MISSING_EVENTS')
-    serve.add_argument('--session-idle-timeout', type=_positive(float), default=None)
+    serve.add_argument('--session-idle-timeout', type=positive_arg(float), default=None)
     serve.add_argument('--fault', type=_fault_spec, action='append', default=[],
                        help=f'arm a fault at start: {FAULT_SPEC}, e.g. '
                             '412:3,resource=NetworkBridge')
@@ -117,20 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
     asub = adm.add_subparsers(dest='action', required=True)
     f = asub.add_parser('fault', help='arm (or --clear) a fault')
     f.add_argument('kind', nargs='?', help=', '.join(sim_faults.KINDS) + ' or 412/503/busy')
-    f.add_argument('--count', type=_positive(int))
+    f.add_argument('--count', type=positive_arg(int))
     f.add_argument('--fraction', type=float)
-    f.add_argument('--seconds', type=_positive(float))
+    f.add_argument('--seconds', type=positive_arg(float))
     f.add_argument('--scope', choices=sim_faults.SCOPES)
     f.add_argument('--resource', help='only this resource type, e.g. NetworkBridge')
     f.add_argument('--clear', action='store_true')
     lat = asub.add_parser('latency')
-    lat.add_argument('profile', type=_latency)
+    lat.add_argument('profile', type=latency_arg)
     lat.add_argument('--scale', type=float)
     rel = asub.add_parser('relabel', help='relabel an SR-IOV physical port')
     rel.add_argument('location_code')
     rel.add_argument('label')
     ovf = asub.add_parser('overflow-events')
-    ovf.add_argument('--max-queue', type=_positive(int))
+    ovf.add_argument('--max-queue', type=positive_arg(int))
     for name in ('expire-sessions', 'cache-cleared', 'restart', 'stats', 'state', 'save'):
         asub.add_parser(name)
     return parser

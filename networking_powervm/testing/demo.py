@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from networking_powervm.common import constants as const
+from networking_powervm.simulator.cli import latency_arg, positive_arg
 from networking_powervm.simulator.inspect import table
 from networking_powervm.testing.logs import tail
 
@@ -488,25 +489,6 @@ class Demo:
 # ---------------------------------------------------------------------- CLI
 
 
-def _positive_float(value: str) -> float:
-    try:
-        num = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'invalid value {value!r}: not a number') from None
-    if not num > 0:
-        raise argparse.ArgumentTypeError(f'invalid value {value!r}: must be > 0')
-    return num
-
-
-def _latency(value: str) -> str:
-    from networking_powervm.simulator import latency
-
-    try:
-        return latency.validate_profile(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _host(value: str) -> str:
     if not value or len(value) > 255 or any(c.isspace() for c in value):
         raise argparse.ArgumentTypeError(f'invalid host name {value!r}')
@@ -520,15 +502,15 @@ def build_parser() -> argparse.ArgumentParser:
         'as Nova would, prints the result, tears everything down.'))
     p.add_argument('--workdir', type=Path, default=Path('run/demo'),
                    help='work dir, emptied at start (default: %(default)s)')
-    p.add_argument('--latency', type=_latency, default='none',
+    p.add_argument('--latency', type=latency_arg, default='none',
                    help='simulator latency profile: none or novalink (default: %(default)s)')
     p.add_argument('--host', type=_host, default='pvm-host-1',
                    help='agents\' host name (default: %(default)s)')
     p.add_argument('--keep', action='store_true',
                    help='leave everything running until Ctrl-C and print how to inspect it')
-    p.add_argument('--agent-timeout', type=_positive_float, default=120,
+    p.add_argument('--agent-timeout', type=positive_arg(float), default=120,
                    help='seconds for the agents to become alive (default: %(default)s)')
-    p.add_argument('--port-timeout', type=_positive_float, default=90,
+    p.add_argument('--port-timeout', type=positive_arg(float), default=90,
                    help='seconds for a plugged port to become ACTIVE (default: %(default)s)')
     p.add_argument('--debug', action='store_true', help='debug logging in Neutron')
     return p
