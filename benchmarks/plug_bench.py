@@ -46,10 +46,10 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from networking_powervm.common import constants as const  # noqa: E402
-from networking_powervm.simulator import client as sim_client  # noqa: E402
-from networking_powervm.testing.agent_process import AgentProcess  # noqa: E402
-from networking_powervm.testing.neutron_client import NeutronClient  # noqa: E402
-from networking_powervm.testing.neutron_stack import (  # noqa: E402
+from powervm_sim import client as sim_client  # noqa: E402
+from powervm_testbed.agent_process import AgentProcess  # noqa: E402
+from powervm_testbed.neutron_client import NeutronClient  # noqa: E402
+from powervm_testbed.neutron_stack import (  # noqa: E402
     AgentStateReporter,
     NeutronStack,
 )
@@ -258,7 +258,7 @@ class PlugResult:
 
 def _post_all(adapter: Any, plugs: list[dict[str, Any]]) -> dict[str, float]:
     """Post the plug events of ``plugs`` at once (one thread each); {port id: post time}."""
-    from networking_powervm.compute import events as vif_events
+    from powervm_vif import events as vif_events
 
     start_at: dict[str, float] = {}
     gate = threading.Barrier(len(plugs))
@@ -287,7 +287,7 @@ class PlugBench:
 
     def __init__(self, stack: NeutronStack, neutron: NeutronClient, sim: Sim,
                  latency: str, poll: float, timeout: float) -> None:
-        from networking_powervm.compute import partition
+        from powervm_vif import partition
 
         self.stack, self.neutron, self.sim = stack, neutron, sim
         self.latency, self.poll, self.timeout = latency, poll, timeout
@@ -307,7 +307,7 @@ class PlugBench:
         from pypowervm.tasks import cna as pvm_cna
         from pypowervm.util import sanitize_mac_for_api
 
-        from networking_powervm.compute import partition, sea_vif
+        from powervm_vif import partition, sea_vif
 
         self.sim.set_latency('none')
         vlans = list(range(self.next_vlan, self.next_vlan + nvlans))

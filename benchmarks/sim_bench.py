@@ -20,7 +20,7 @@ from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import network as pvm_net
 
-from networking_powervm.simulator import client
+from powervm_sim import client
 
 
 def _adapter(sim: client.InThreadSim) -> pvm_adapter.Adapter:

@@ -1,0 +1,264 @@
+"""``powervm-sim serve | inspect | admin``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pathlib
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from powervm_sim import faults as sim_faults
+from powervm_sim import latency as sim_latency
+
+# Environment variable that may carry the password (not visible in the process list).
+PASSWORD_ENV = 'POWERVM_SIM_PASSWORD'
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'invalid port {value!r}: not an integer') from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f'invalid port {value!r}: must be 0-65535')
+    return port
+
+
+def positive_arg(kind: type) -> object:
+    """An argparse type: a number of ``kind`` above 0, errors naming the value."""
+    def parse(value: str) -> float | int:
+        try:
+            num = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'invalid value {value!r}: not a {kind.__name__}') from None
+        if num <= 0:
+            raise argparse.ArgumentTypeError(f'invalid value {value!r}: must be > 0')
+        return num
+    return parse
+
+
+def latency_arg(value: str) -> str:
+    """An argparse type: a latency profile name."""
+    try:
+        return sim_latency.validate_profile(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+FAULT_SPEC = 'KIND[:COUNT] or KIND:FRACTION@SECONDS, then optional ,scope=S and ,resource=R'
+
+
+def _fault_spec(value: str) -> dict:
+    """A --fault value, e.g. 412:3, busy:1, 503:0.5@30, 412:2,resource=NetworkBridge.
+
+    The spec is checked here exactly as the admin API would check it, so a bad
+    one stops ``serve`` with a message naming it.
+    """
+    head, *opts = value.split(',')
+    kind, _, rest = head.partition(':')
+    try:
+        spec: dict = {'kind': kind}
+        if '@' in rest:
+            frac, _, secs = rest.partition('@')
+            spec.update(fraction=float(frac), seconds=float(secs))
+        else:
+            spec['count'] = int(rest) if rest else 1
+        for opt in opts:
+            name, eq, val = opt.partition('=')
+            if name not in ('scope', 'resource') or not eq:
+                raise ValueError(f'unknown option {opt!r}; use scope=... or resource=...')
+            spec[name] = val
+        sim_faults.FaultInjector().arm(**spec)  # validates; the real one is armed by serve
+        return spec
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f'invalid fault {value!r}: {exc}') from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(prog='powervm-sim',
+                                     description='PowerVM REST API simulator (NovaLink)')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    serve = sub.add_parser('serve', help='run the simulator')
+    serve.add_argument('--host', default='127.0.0.1')
+    serve.add_argument('--port', type=_port, default=12080, help='0 picks a free port')
+    serve.add_argument('--scenario', default='single',
+                       help="built-in name (single, redundant, two-bridges, large) or a YAML file")
+    serve.add_argument('--state-dir', type=pathlib.Path, required=True)
+    serve.add_argument('--user', required=True)
+    serve.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
+                       help=f'default: ${PASSWORD_ENV} (keeps it out of the process list)')
+    serve.add_argument('--latency', type=latency_arg, default='none')
+    serve.add_argument('--tls', action='store_true')
+    serve.add_argument('--poll-timeout', type=positive_arg(float), default=10.0,
+                       help='Event long-poll timeout in seconds')
+    serve.add_argument('--max-queue', type=positive_arg(int), default=1000,
+                       help='events per application queue before MISSING_EVENTS')
+    serve.add_argument('--session-idle-timeout', type=positive_arg(float), default=None)
+    serve.add_argument('--fault', type=_fault_spec, action='append', default=[],
+                       help=f'arm a fault at start: {FAULT_SPEC}, e.g. '
+                            '412:3,resource=NetworkBridge')
+    serve.add_argument('--log-level', default='INFO',
+                       choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'])
+
+    insp = sub.add_parser('inspect', help='print the state as tables')
+    insp.add_argument('--state-dir', type=pathlib.Path)
+    insp.add_argument('--scenario', default='single',
+                      help='scenario used when the state dir has no saved state yet')
+    _remote_args(insp, required=False)
+    insp.add_argument('--json', action='store_true', help='raw snapshot JSON')
+
+    adm = sub.add_parser('admin', help='call the admin API of a running simulator')
+    _remote_args(adm, required=True)
+    asub = adm.add_subparsers(dest='action', required=True)
+    f = asub.add_parser('fault', help='arm (or --clear) a fault')
+    f.add_argument('kind', nargs='?', help=', '.join(sim_faults.KINDS) + ' or 412/503/busy')
+    f.add_argument('--count', type=positive_arg(int))
+    f.add_argument('--fraction', type=float)
+    f.add_argument('--seconds', type=positive_arg(float))
+    f.add_argument('--scope', choices=sim_faults.SCOPES)
+    f.add_argument('--resource', help='only this resource type, e.g. NetworkBridge')
+    f.add_argument('--clear', action='store_true')
+    lat = asub.add_parser('latency')
+    lat.add_argument('profile', type=latency_arg)
+    lat.add_argument('--scale', type=float)
+    rel = asub.add_parser('relabel', help='relabel an SR-IOV physical port')
+    rel.add_argument('location_code')
+    rel.add_argument('label')
+    ovf = asub.add_parser('overflow-events')
+    ovf.add_argument('--max-queue', type=positive_arg(int))
+    for name in ('expire-sessions', 'cache-cleared', 'restart', 'stats', 'state', 'save'):
+        asub.add_parser(name)
+    return parser
+
+
+def _remote_args(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument('--url', required=required, help='e.g. http://127.0.0.1:12080')
+    parser.add_argument('--user', required=required)
+    parser.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
+                        help=f'default: ${PASSWORD_ENV}')
+    parser.add_argument('--cacert', help='CA/cert file to verify an https simulator')
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from powervm_sim.server import build_server
+
+    logging.basicConfig(level=args.log_level,
+                        format='%(asctime)s %(levelname)s %(name)s %(message)s')
+    server = build_server(args.scenario, args.state_dir, user=args.user, password=args.password,
+                          bind=args.host, port=args.port, tls=args.tls, latency=args.latency,
+                          poll_timeout=args.poll_timeout, max_queue=args.max_queue,
+                          idle_timeout=args.session_idle_timeout)
+    for spec in args.fault:
+        server.faults.arm(**spec)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.write_server_json()
+    print(f'powervm-sim listening on {server.url}', flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.events.close()
+        server.httpd.server_close()
+        server.save()
+        print('powervm-sim stopped; state saved', flush=True)
+    return 0
+
+
+def _admin(args: argparse.Namespace) -> int:
+    from powervm_sim.client import AdminError, admin_call
+
+    verify = args.cacert or False
+    action, body, method = args.action, {}, 'POST'
+    if action == 'fault':
+        if args.clear:
+            method = 'DELETE'
+        else:
+            if not args.kind:
+                print('powervm-sim admin fault: give a KIND or --clear', file=sys.stderr)
+                return 2
+            body = {k: v for k, v in {'kind': args.kind, 'count': args.count,
+                                      'fraction': args.fraction, 'seconds': args.seconds,
+                                      'scope': args.scope, 'resource': args.resource,
+                                      }.items() if v is not None}
+    elif action == 'latency':
+        body = {'profile': args.profile, **({'scale': args.scale} if args.scale else {})}
+    elif action == 'relabel':
+        body = {'location_code': args.location_code, 'label': args.label}
+    elif action == 'overflow-events' and args.max_queue:
+        body = {'max_queue': args.max_queue}
+    elif action in ('stats', 'state'):
+        method = 'GET'
+    try:
+        result = admin_call(args.url, args.user, args.password, method, action, verify=verify,
+                            **body)
+    except AdminError as exc:
+        print(f'powervm-sim admin: {exc}', file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f'powervm-sim admin: cannot reach {args.url}: {exc}', file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from powervm_sim import inspect as sim_inspect
+
+    if args.url:
+        from powervm_sim.client import AdminError, admin_call
+        if not (args.user and args.password):
+            print('powervm-sim inspect: --url needs --user and --password', file=sys.stderr)
+            return 2
+        try:
+            snap = admin_call(args.url, args.user, args.password, 'GET', 'state',
+                              verify=args.cacert or False)
+        except (AdminError, OSError) as exc:
+            print(f'powervm-sim inspect: {exc}', file=sys.stderr)
+            return 1
+    elif args.state_dir:
+        from powervm_sim.resources import SimHost
+        if not args.state_dir.is_dir():
+            print(f'powervm-sim inspect: no such state dir {str(args.state_dir)!r}',
+                  file=sys.stderr)
+            return 2
+        snap = SimHost.load(args.scenario, args.state_dir).snapshot()
+    else:
+        print('powervm-sim inspect: give --state-dir DIR or --url URL', file=sys.stderr)
+        return 2
+    print(json.dumps(snap, indent=2, default=str) if args.json else sim_inspect.render(snap))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``powervm-sim``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in ('serve', 'admin') and not args.password:
+        parser.error(f'{args.command}: --password (or ${PASSWORD_ENV}) is required')
+    try:
+        if args.command == 'serve':
+            return _serve(args)
+        if args.command == 'admin':
+            return _admin(args)
+        return _inspect(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f'powervm-sim {args.command}: {exc}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The Event API: per-application queues, long poll, custom events, overflow.
+
+GET /rest/api/uom/Event?QUEUE_CLIENTKEY_METHOD=USE_APPLICATIONID&QUEUE_APPLICATIONID=id
+returns the queued events of application ``id`` as an Atom feed; a new
+application first gets NEW_CLIENT.  With nothing queued the request blocks
+up to ``poll_timeout`` seconds and then answers 204 (pypowervm reads that as
+an empty feed).  A queue longer than ``max_queue`` is emptied and gets
+MISSING_EVENTS.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import uuid
+import zlib
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from lxml import etree
+
+from powervm_sim import xmlsafe
+
+UOM_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/'
+EVENT_TYPES = frozenset({
+    'INVALID_URI', 'CACHE_CLEARED', 'MISSING_EVENTS', 'ADD_URI', 'MODIFY_URI',
+    'DELETE_URI', 'NEW_CLIENT', 'HIDDEN_URI', 'VISIBLE_URI', 'CUSTOM_CLIENT_EVENT'})
+DEFAULT_MAX_QUEUE = 1000
+
+
+@dataclass(frozen=True)
+class Event:
+    """One queued event."""
+
+    eid: str
+    etype: str
+    data: str
+    detail: str
+
+
+class EventHub:
+    """All application queues; thread-safe."""
+
+    def __init__(self, poll_timeout: float = 10.0, max_queue: int = DEFAULT_MAX_QUEUE,
+                 base_url: str = '') -> None:
+        self.poll_timeout = poll_timeout
+        self.max_queue = max_queue
+        self.base_url = base_url
+        self._cond = threading.Condition()
+        self._queues: dict[str, collections.deque[Event]] = {}
+        self._next_id = int(time.time() * 1000)
+        self._closed = False
+        self.published = 0
+
+    def _event(self, etype: str, data: str = '', detail: str = '') -> Event:
+        self._next_id += 1
+        return Event(str(self._next_id), etype, data, detail)
+
+    def _absolute(self, uri: str) -> str:
+        return self.base_url + uri if uri.startswith('/') else uri
+
+    def publish(self, etype: str, data: str = '', detail: str = '',
+                absolute: bool = True) -> Event:
+        """Queue an event to every application (``data`` paths become URLs)."""
+        if etype not in EVENT_TYPES:
+            raise ValueError(f'Unknown EventType {etype!r}')
+        with self._cond:
+            data = self._absolute(data or '') if absolute else (data or '')
+            evt = self._event(etype, data, detail or '')
+            for queue in self._queues.values():
+                queue.append(evt)
+                if len(queue) > self.max_queue:
+                    queue.clear()
+                    queue.append(self._event('MISSING_EVENTS'))
+            self.published += 1
+            self._cond.notify_all()
+            return evt
+
+    def on_change(self, uri: str, event_type: str, detail: str) -> None:
+        """SimHost.on_change hook."""
+        self.publish(event_type, uri, detail)
+
+    def _broadcast_special(self, etype: str) -> int:
+        with self._cond:
+            for queue in self._queues.values():
+                queue.clear()
+                queue.append(self._event(etype))
+            self._cond.notify_all()
+            return len(self._queues)
+
+    def overflow(self) -> int:
+        """Overflow every queue now (each gets MISSING_EVENTS); returns the count."""
+        return self._broadcast_special('MISSING_EVENTS')
+
+    def cache_cleared(self) -> int:
+        """Send CACHE_CLEARED to every queue; returns the count."""
+        return self._broadcast_special('CACHE_CLEARED')
+
+    def reset(self) -> None:
+        """Forget every application (server restart)."""
+        with self._cond:
+            self._queues.clear()
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Wake every waiting poll (shutdown)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def poll(self, appid: str, timeout: float | None = None) -> list[Event]:
+        """Take the queued events of ``appid``, waiting up to ``timeout`` seconds."""
+        timeout = self.poll_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            if appid not in self._queues:
+                self._queues[appid] = collections.deque([self._event('NEW_CLIENT')])
+            while True:
+                queue = self._queues.get(appid)
+                if queue is None:  # reset while waiting: a new client again
+                    queue = self._queues[appid] = collections.deque([self._event('NEW_CLIENT')])
+                if queue:
+                    events = list(queue)
+                    queue.clear()
+                    return events
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closed:
+                    return []
+                self._cond.wait(remaining)
+
+    def stats(self) -> dict:
+        """Queue lengths by application."""
+        with self._cond:
+            return {'queues': {k: len(v) for k, v in self._queues.items()},
+                    'published': self.published, 'max_queue': self.max_queue,
+                    'poll_timeout': self.poll_timeout}
+
+
+def parse_custom_event(body: bytes) -> tuple[str, str]:
+    """(data, detail) of an Event PUT body; ValueError names what is wrong."""
+    try:
+        root = xmlsafe.parse(body)
+    except xmlsafe.XMLError as exc:
+        raise ValueError(f'Malformed Event XML: {exc}') from None
+    if etree.QName(root).localname == 'entry':
+        found = [el for el in root.iter() if etree.QName(el).localname == 'Event']
+        if not found:
+            raise ValueError('Atom entry has no Event content')
+        root = found[0]
+    if etree.QName(root).localname != 'Event':
+        raise ValueError(f'Expected an Event element, got {etree.QName(root).localname!r}')
+    values = {}
+    for el in root:
+        if isinstance(el.tag, str):
+            values[etree.QName(el).localname] = el.text or ''
+    etype = values.get('EventType')
+    if etype not in (None, '', 'CUSTOM_CLIENT_EVENT'):
+        raise ValueError(f'Only CUSTOM_CLIENT_EVENT can be posted, got EventType {etype!r}')
+    return values.get('EventData', ''), values.get('EventDetail', '')
+
+
+def _published() -> str:
+    now = time.time()
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now)) + f'.{int(now * 1000) % 1000:03d}Z'
+
+
+def entry_xml(evt: Event, base_url: str, standalone: bool = False) -> str:
+    """One Event as an Atom entry (shape of event_feed.txt)."""
+    atom_id = str(uuid.uuid5(uuid.NAMESPACE_URL, 'event-' + evt.eid))
+    ns = ' xmlns="http://www.w3.org/2005/Atom"' if standalone else ''
+
+    def field(name: str, value: str) -> str:
+        if not value:
+            return f'    <{name} kxe="false" kb="ROR"/>\n'
+        return f'    <{name} kxe="false" kb="ROR">{escape(value)}</{name}>\n'
+
+    return (
+        f'<entry{ns}>\n'
+        f'    <id>{atom_id}</id>\n    <title>Event</title>\n'
+        f'    <published>{_published()}</published>\n'
+        f'    <link rel="SELF" href="{base_url}/rest/api/uom/Event/{atom_id}"/>\n'
+        '    <author>\n        <name>IBM Power Systems Management Console</name>\n'
+        '    </author>\n'
+        f'    <etag:etag xmlns:etag="{UOM_NS}" xmlns="{UOM_NS}">{evt.eid}</etag:etag>\n'
+        '    <content type="application/vnd.ibm.powervm.uom+xml; type=Event">\n'
+        f'<Event:Event xmlns:Event="{UOM_NS}" xmlns="{UOM_NS}" '
+        'xmlns:ns2="http://www.w3.org/XML/1998/namespace/k2" schemaVersion="V1_3_0">\n'
+        '    <Metadata>\n        <Atom>\n'
+        f'            <AtomID>{atom_id}</AtomID>\n'
+        '            <AtomCreated>0</AtomCreated>\n        </Atom>\n    </Metadata>\n'
+        + field('EventType', evt.etype) + field('EventID', evt.eid)
+        + field('EventData', evt.data) + field('EventDetail', evt.detail)
+        + '</Event:Event>\n    </content>\n</entry>\n')
+
+
+def feed_xml(events: list[Event], base_url: str) -> bytes:
+    """The Event feed for one poll."""
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" '
+        'xmlns:ns2="http://a9.com/-/spec/opensearch/1.1/" '
+        'xmlns:ns3="http://www.w3.org/1999/xhtml">\n'
+        f'    <id>{uuid.uuid4()}</id>\n    <updated>{_published()}</updated>\n'
+        f'    <link rel="SELF" href="{base_url}/rest/api/uom/Event"/>\n'
+        '    <generator>IBM Power Systems Management Console</generator>\n'
+        + ''.join(entry_xml(e, base_url) for e in events) + '</feed>\n')
+    return body.encode('utf-8')
+
+
+def feed_etag(events: list[Event]) -> str:
+    """The ETag of one poll's feed (signed 32-bit decimal, like the API's)."""
+    crc = zlib.crc32(','.join(e.eid for e in events).encode())
+    return str(crc - (1 << 32) if crc >= 1 << 31 else crc)
+
+
+def custom_event(hub: EventHub, data: str, detail: str) -> Event:
+    """Publish a CUSTOM_CLIENT_EVENT and return it (for the PUT reply)."""
+    return hub.publish('CUSTOM_CLIENT_EVENT', data, detail, absolute=False)

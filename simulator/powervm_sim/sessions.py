@@ -1,0 +1,152 @@
+"""Logon sessions: password and file (local) authentication, expiry.
+
+Like NovaLink, a password logon returns the X-API-Session token in the
+LogonResponse; a file logon (``GenerateX-API-SessionFile``) writes the token
+to a 0600 file and returns its path in ``X-API-SessionFile``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import pathlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from lxml import etree
+
+from powervm_sim import xmlsafe
+
+WEB_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/'
+
+_RESPONSE = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<LogonResponse xmlns="' + WEB_NS + '" schemaVersion="V1_1_0">\n'
+    '    <Metadata>\n        <Atom/>\n    </Metadata>\n'
+    '    <{tag} kb="ROR" kxe="false">{value}</{tag}>\n'
+    '</LogonResponse>\n')
+
+
+class LogonError(Exception):
+    """A logon request that cannot succeed; ``status`` is the HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class LogonRequest:
+    """The parsed LogonRequest body."""
+
+    user: str
+    password: str | None
+    file_auth: bool
+
+
+def parse_logon(body: bytes) -> LogonRequest:
+    """Parse a LogonRequest XML body; LogonError(400) names what is wrong."""
+    try:
+        root = xmlsafe.parse(body)
+    except xmlsafe.XMLError as exc:
+        raise LogonError(400, f'Malformed LogonRequest XML: {exc}') from None
+    if etree.QName(root).localname != 'LogonRequest':
+        raise LogonError(400, f'Expected LogonRequest, got {etree.QName(root).localname!r}')
+
+    def text(name: str) -> str | None:
+        el = root.find(f'{{{WEB_NS}}}{name}')
+        if el is None:
+            el = root.find(name)
+        return None if el is None else (el.text or '')
+
+    user = text('UserID')
+    if not user:
+        raise LogonError(400, 'LogonRequest has no UserID')
+    password = text('Password')
+    file_flag = (text('GenerateX-API-SessionFile') or '').strip().lower() == 'true'
+    if password is None and not file_flag:
+        raise LogonError(400, 'LogonRequest has neither Password nor GenerateX-API-SessionFile')
+    return LogonRequest(user=user, password=password, file_auth=file_flag and password is None)
+
+
+def mask(token: str | None) -> str:
+    """A token safe to log: only its first 4 characters."""
+    return '<none>' if not token else token[:4] + '****'
+
+
+class SessionStore:
+    """Thread-safe set of valid X-API-Session tokens."""
+
+    def __init__(self, user: str, password: str, token_dir: pathlib.Path,
+                 idle_timeout: float | None = None) -> None:
+        self._user = user
+        self._password = password
+        self._token_dir = token_dir
+        self._idle = idle_timeout
+        self._lock = threading.Lock()
+        self._tokens: dict[str, float] = {}
+        self.logons = 0
+
+    def logon(self, body: bytes) -> tuple[str, bytes]:
+        """Handle a LogonRequest; returns (token, LogonResponse XML)."""
+        req = parse_logon(body)
+        if req.file_auth:
+            # Local authentication: trust the caller (it can read the file).
+            token = self._new_token()
+            path = self._write_token_file(token)
+            return token, _RESPONSE.format(tag='X-API-SessionFile', value=path).encode()
+        ok_user = hmac.compare_digest(req.user.encode(), self._user.encode())
+        ok_pw = hmac.compare_digest((req.password or '').encode(), self._password.encode())
+        if not (ok_user and ok_pw):
+            raise LogonError(401, f'Logon failed for user {req.user!r}: bad user ID or password')
+        token = self._new_token()
+        return token, _RESPONSE.format(tag='X-API-Session', value=token).encode()
+
+    def _new_token(self) -> str:
+        token = secrets.token_urlsafe(96)
+        with self._lock:
+            self._tokens[token] = time.monotonic()
+            self.logons += 1
+        return token
+
+    def _write_token_file(self, token: str) -> str:
+        self._token_dir.mkdir(parents=True, exist_ok=True)
+        path = self._token_dir / f'token_{secrets.token_hex(8)}'
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w') as fh:
+            fh.write(token + '\n')
+        return str(path)
+
+    def valid(self, token: str | None) -> bool:
+        """True when ``token`` is live; refreshes its idle timer."""
+        if not token:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            last = self._tokens.get(token)
+            if last is None:
+                return False
+            if self._idle is not None and now - last > self._idle:
+                del self._tokens[token]
+                return False
+            self._tokens[token] = now
+            return True
+
+    def logoff(self, token: str | None) -> bool:
+        """Drop ``token``; False if it was not live."""
+        with self._lock:
+            return self._tokens.pop(token or '', None) is not None
+
+    def expire_all(self) -> int:
+        """Invalidate every session (clients get 401 and re-logon)."""
+        with self._lock:
+            count = len(self._tokens)
+            self._tokens.clear()
+        return count
+
+    def count(self) -> int:
+        """Number of live sessions."""
+        with self._lock:
+            return len(self._tokens)

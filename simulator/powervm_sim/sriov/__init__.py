@@ -1,0 +1,30 @@
+"""SR-IOV part of the PowerVM REST API simulator.
+
+Adapters/physical ports (shown in the ManagedSystem payload) and dedicated
+vNICs under partitions.  See :mod:`.state` for the scenario YAML shape.
+"""
+
+from powervm_sim.sriov.render import render_sriov_adapters
+from powervm_sim.sriov.state import (
+    BackingDevice,
+    SriovAdapter,
+    SriovPort,
+    Vnic,
+    adapters_from_scenario,
+    relabel_port,
+    snapshot,
+    state_from_dict,
+    state_to_dict,
+)
+from powervm_sim.sriov.vnic import (
+    handle_vnic,
+    release_partition_vnics,
+    vnic_macs,
+    vnic_slots,
+)
+
+__all__ = [
+    'BackingDevice', 'SriovAdapter', 'SriovPort', 'Vnic', 'adapters_from_scenario',
+    'handle_vnic', 'relabel_port', 'release_partition_vnics', 'render_sriov_adapters',
+    'snapshot', 'state_from_dict', 'state_to_dict', 'vnic_macs', 'vnic_slots',
+]

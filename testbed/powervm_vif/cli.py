@@ -1,0 +1,146 @@
+"""``powervm-vif``: create partitions and plug/unplug VIFs as Nova's PowerVM driver did."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.parse
+from collections.abc import Sequence
+
+from networking_powervm.common import constants as const
+from powervm_vif import partition
+from powervm_vif.events import normalize_mac
+
+
+def _mac(value: str) -> str:
+    try:
+        return normalize_mac(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _int_in(what: str, low: int, high: int):
+    """An argparse type: an integer from ``low`` to ``high``, errors naming the value."""
+    def parse(value: str) -> int:
+        try:
+            num = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'invalid {what} {value!r}: not an integer') from None
+        if not low <= num <= high:
+            raise argparse.ArgumentTypeError(f'invalid {what} {value!r}: must be {low}-{high}')
+        return num
+    return parse
+
+
+_vlan = _int_in('VLAN', const.MIN_VLAN, const.MAX_VLAN)
+_port = _int_in('port', 1, 65535)
+
+
+def _float(value: str) -> float:
+    try:
+        num = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'invalid number {value!r}') from None
+    if not 0 < num <= 1:
+        raise argparse.ArgumentTypeError(f'invalid capacity {value!r}: must be in (0, 1]')
+    return num
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    p = argparse.ArgumentParser(prog='powervm-vif', description=__doc__)
+    p.add_argument('--url', help='e.g. http://127.0.0.1:12080 (overrides --host/--port)')
+    p.add_argument('--host', default='localhost')
+    p.add_argument('--port', type=_port)
+    p.add_argument('--protocol', choices=['http', 'https'])
+    p.add_argument('--user')
+    p.add_argument('--password', help='omit for file (local) authentication; '
+                                      'or set POWERVM_PASSWORD')
+    p.add_argument('--certpath', help='pypowervm certpath (https)')
+    sub = p.add_subparsers(dest='command', required=True)
+    c = sub.add_parser('create-lpar')
+    c.add_argument('name')
+    d = sub.add_parser('delete-lpar')
+    d.add_argument('name')
+    for name in ('plug-sea', 'unplug-sea', 'plug-sriov', 'unplug-sriov'):
+        s = sub.add_parser(name)
+        s.add_argument('--lpar', required=True, help='partition name')
+        s.add_argument('--mac', required=True, type=_mac)
+        if name.startswith('plug'):
+            s.add_argument('--vlan', required=True, type=_vlan)
+        if name == 'plug-sea':
+            s.add_argument('--vswitch', default='ETHERNET0')
+        if name == 'plug-sriov':
+            s.add_argument('--physical-ports', required=True,
+                           help='comma-separated physical port location codes')
+            s.add_argument('--redundancy', type=int, default=1)
+            s.add_argument('--capacity', type=_float)
+            s.add_argument('--max-capacity', type=_float)
+    return p
+
+
+def _adapter(args: argparse.Namespace):  # -> pypowervm.adapter.Adapter
+    from pypowervm import adapter as pvm_adapter
+
+    host, port, protocol = args.host, args.port, args.protocol
+    if args.url:
+        parts = urllib.parse.urlsplit(args.url)
+        if parts.scheme not in ('http', 'https') or not parts.hostname:
+            raise ValueError(f'Invalid --url {args.url!r}: need http(s)://HOST:PORT')
+        host, port, protocol = parts.hostname, parts.port, parts.scheme
+    password = args.password or os.environ.get('POWERVM_PASSWORD')
+    kwargs = {'host': host, 'port': port, 'protocol': protocol or 'http',
+              'username': args.user, 'password': password}
+    if args.certpath:
+        kwargs['certpath'] = args.certpath
+    return pvm_adapter.Adapter(pvm_adapter.Session(**kwargs))
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Execute the parsed command; returns a JSON-able result."""
+    adapter = _adapter(args)
+    if args.command == 'create-lpar':
+        lpar = partition.create_lpar(adapter, args.name)
+        return {'name': lpar.name, 'uuid': lpar.uuid, 'id': lpar.id}
+    if args.command == 'delete-lpar':
+        partition.delete_lpar(adapter, args.name)
+        return {'deleted': args.name}
+    lpar = partition.find_lpar(adapter, args.lpar)
+    if args.command == 'plug-sea':
+        from powervm_vif import sea_vif
+        cna = sea_vif.plug_sea(adapter, partition.host_uuid(adapter), lpar.uuid, args.mac,
+                               args.vlan, vswitch=args.vswitch)
+        return {'plugged': args.mac, 'href': sea_vif.cna_href(cna), 'vlan': args.vlan}
+    if args.command == 'unplug-sea':
+        from powervm_vif import sea_vif
+        return {'unplugged': args.mac, 'href': sea_vif.unplug_sea(adapter, lpar.uuid, args.mac)}
+    from powervm_vif import sriov_vif  # written by SIM-SRIOV
+    if args.command == 'plug-sriov':
+        ports = [p.strip() for p in args.physical_ports.split(',') if p.strip()]
+        result = sriov_vif.plug_sriov(adapter, partition.host_uuid(adapter), lpar.uuid,
+                                      args.mac, args.vlan, ports, args.redundancy,
+                                      args.capacity, args.max_capacity)
+        return {'plugged': args.mac, 'result': str(getattr(result, 'href', result))}
+    result = sriov_vif.unplug_sriov(adapter, lpar.uuid, args.mac)
+    return {'unplugged': args.mac, 'result': str(result)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``powervm-vif``."""
+    args = build_parser().parse_args(argv)
+    from pypowervm import exceptions as pvm_exc
+    try:
+        print(json.dumps(run(args), indent=2))
+    except (ValueError, LookupError) as exc:
+        print(f'powervm-vif {args.command}: {exc}', file=sys.stderr)
+        return 2
+    except pvm_exc.Error as exc:
+        print(f'powervm-vif {args.command}: {exc}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

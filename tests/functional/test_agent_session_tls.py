@@ -1,0 +1,62 @@
+"""The agent's REST session over https verifies the server certificate on every request."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from oslo_config import cfg
+from pypowervm.wrappers import managed_system as pvm_ms
+
+from networking_powervm.agent import config, session
+from powervm_sim import client
+from powervm_sim.tls import ensure_certificate
+
+
+@pytest.fixture
+def tls_sim(tmp_path, monkeypatch):
+    # build_adapter points requests' CA bundle variables at the trusted file;
+    # monkeypatch restores them after each test.
+    for var in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
+        monkeypatch.setenv(var, '/etc/ssl/certs/ca-certificates.crt')
+    sim = client.start_in_thread('single', tmp_path / 'sim', tls=True)
+    yield sim
+    sim.stop()
+
+
+def _conf(sim, certpath) -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    conf([])
+    port = int(sim.url.rsplit(':', 1)[1])
+    for name, value in (('host', '127.0.0.1'), ('port', port), ('protocol', 'https'),
+                        ('username', sim.user), ('password', sim.password),
+                        ('certpath', str(certpath))):
+        conf.set_override(name, value, 'powervm')
+    conf.set_override('exception_interval', 1, 'AGENT')
+    return conf
+
+
+def test_trusted_certificate_every_request_verified(tls_sim, tmp_path):
+    certs = tmp_path / 'certs'
+    certs.mkdir()
+    shutil.copy(tls_sim.cert, certs / '127_0_0_1.crt')
+    adapter = session.build_adapter(_conf(tls_sim, certs), tries=1)
+    assert adapter.session.ca_bundle == str(certs / '127_0_0_1.crt')
+    sys_w = pvm_ms.System.get(adapter)[0]
+    assert sys_w.uuid
+
+
+def test_untrusted_certificate_refused(tls_sim, tmp_path):
+    other = tmp_path / 'other'
+    cert, _key = ensure_certificate(other, '127.0.0.1')
+    certs = tmp_path / 'certs'
+    certs.mkdir()
+    shutil.copy(cert, certs / '127_0_0_1.crt')
+    with pytest.raises(session.SessionError, match='127.0.0.1'):
+        session.build_adapter(_conf(tls_sim, certs), tries=1)
+
+
+def test_no_trusted_certificate_uses_system_cas_and_refuses_self_signed(tls_sim, tmp_path):
+    with pytest.raises(session.SessionError):
+        session.build_adapter(_conf(tls_sim, tmp_path / 'empty'), tries=1)

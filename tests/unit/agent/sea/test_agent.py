@@ -1,0 +1,277 @@
+"""SharedEthernetAgent: batching, ordering, retry, heartbeat, heal and cleanup."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from unittest import mock
+
+import pytest
+from pypowervm.wrappers import network as pvm_net
+
+from networking_powervm.agent import provision as prov
+from networking_powervm.agent.sea import agent as sea_agent
+from networking_powervm.common import constants as c
+from tests.unit.agent import fakes, pvmdata
+
+NB_UUID = 'b6a027a8-5c0b-3ac0-8547-b516f5ba6151'
+VIOS1 = '3443DB77-AED1-47ED-9AA5-3DB9C6CF7089'
+LPAR1 = '0C8BC782-E312-40F7-ACAD-81EB3B9FB06D'
+HREF = f'https://127.0.0.1:12443/rest/api/uom/LogicalPartition/{LPAR1}/ClientNetworkAdapter/x'
+
+
+def bridge(extra=(1001, 1002, 1003, 1004)):
+    nb = pvmdata.net_bridges('nbbr_network_bridge_failover.txt')[0]
+    for sea in nb.seas:
+        sea.addl_adpts[0].tagged_vlans.extend(extra)
+    return nb
+
+
+def details(mac, vlan, physnet='physnet1', **extra):
+    d = {'device': mac, 'mac_address': mac, 'port_id': f'port-{mac[-2:]}',
+         'network_type': 'vlan', 'segmentation_id': vlan, 'physical_network': physnet,
+         'admin_state_up': True}
+    d.update(extra)
+    return d
+
+
+class Neutron:
+    """get_devices_details_list answering from a dict of known ports."""
+
+    def __init__(self, ports):
+        self.ports = ports
+
+    def __call__(self, ctx, macs, agent_id, host):
+        return [self.ports.get(m, {'device': m}) for m in macs]
+
+
+@pytest.fixture
+def env(conf):
+    conf.set_override('bridge_mappings', 'physnet1:ent5:vios1', 'AGENT')
+    vioses = [SimpleNamespace(uuid=VIOS1, name='vios1')]
+    with fakes.patched_rpc() as rpc, \
+            mock.patch.object(pvm_net.NetBridge, 'get') as nb_get, \
+            mock.patch.object(sea_agent.pvm_vios.VIOS, 'get', return_value=vioses), \
+            mock.patch.object(sea_agent.pvm_bridger, 'ensure_vlans_on_nb') as ensure:
+        nb_get.side_effect = lambda *a, **kw: bridge() if 'uuid' in kw else [bridge()]
+        order = mock.Mock()
+        order.attach_mock(ensure, 'ensure')
+        order.attach_mock(rpc.plugin.update_device_list, 'update_device_list')
+        agent = sea_agent.SharedEthernetAgent(conf, adapter=pvmdata.make_adapter(),
+                                              clock=lambda: 1000.0)
+        agent.setup()
+        agent.wait = mock.Mock(return_value=False)
+        yield SimpleNamespace(agent=agent, rpc=rpc, ensure=ensure, order=order, nb_get=nb_get)
+
+
+def plug(mac, lpar=LPAR1):
+    return prov.ProvisionRequest(prov.PLUG, mac, lpar, c.VIF_TYPE_PVM_SEA, 1000.0)
+
+
+def test_identity_and_heartbeat(env):
+    a = env.agent
+    assert (a.AGENT_TYPE, a.BINARY, a.VIF_TYPE) == (
+        'PowerVM Shared Ethernet agent', 'networking-powervm-sharedethernet-agent', 'pvm_sea')
+    assert a.get_configurations() == {'bridge_mappings': {'physnet1': 'ent5'}, 'devices': 0}
+
+
+def test_bad_mapping_is_a_startup_error(conf):
+    conf.set_override('bridge_mappings', 'physnet1:ent5', 'AGENT')
+    with fakes.patched_rpc(), pytest.raises(sea_agent.base.AgentError, match='physnet1:ent5'):
+        sea_agent.SharedEthernetAgent(conf, adapter=pvmdata.make_adapter())
+
+
+def test_unresolvable_mapping_is_a_startup_error(env, conf):
+    conf.set_override('bridge_mappings', 'physnet1:ent9:vios1', 'AGENT')
+    with fakes.patched_rpc():
+        a = sea_agent.SharedEthernetAgent(conf, adapter=pvmdata.make_adapter())
+    with pytest.raises(sea_agent.base.AgentError, match='ent9'):
+        a.setup()
+
+
+def test_plugs_on_one_bridge_make_one_ensure_then_up(env):
+    macs = [f'fa:16:3e:00:00:0{i}' for i in range(1, 5)]
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {macs[0]: details(macs[0], 100), macs[1]: details(macs[1], 101),
+         macs[2]: details(macs[2], 100), macs[3]: details(macs[3], 102)})
+    for mac in macs:
+        env.agent.handle_vif_event('plug', mac, HREF)
+    up = env.agent.provision(env.agent.queue.drain(0))
+    assert up == set(macs)
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
+                                       [100, 101, 102])
+    assert [name for name, *_ in env.order.mock_calls] == ['ensure', 'update_device_list']
+    call = env.rpc.plugin.update_device_list.call_args[0]
+    assert sorted(call[1]) == macs and call[2] == []
+    assert env.agent.get_configurations()['devices'] == 4
+
+
+def test_ensure_failure_no_up_and_requeued(env):
+    mac = 'fa:16:3e:00:00:01'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron({mac: details(mac, 100)})
+    env.ensure.side_effect = RuntimeError('VIOS busy')
+    assert env.agent.provision([plug(mac)]) == set()
+    env.rpc.plugin.update_device_list.assert_not_called()
+    assert [r.mac for r in env.agent.queue.pending] == [mac]
+
+
+def test_unknown_port_goes_to_retry_set(env):
+    known, unknown = 'fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron({known: details(known, 100)})
+    env.agent.provision([plug(known), plug(unknown)])
+    assert [r.mac for r in env.agent.queue.retrying] == [unknown]
+    assert env.rpc.plugin.update_device_list.call_args[0][1] == [known]
+
+
+def test_unplug_marks_down(env):
+    mac = 'fa:16:3e:00:00:01'
+    env.agent.handle_vif_event('unplug', mac, HREF)
+    env.agent.provision(env.agent.queue.drain(0))
+    env.rpc.plugin.update_device_list.assert_called_once_with(
+        env.agent.context, [], [mac], env.agent.agent_id, 'novalink1')
+    env.ensure.assert_not_called()
+
+
+def test_unserved_physnet_and_bad_types_not_brought_up(env):
+    macs = ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02', 'fa:16:3e:00:00:03']
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron({
+        macs[0]: details(macs[0], 100, physnet='other'),
+        macs[1]: details(macs[1], 5000),
+        macs[2]: details(macs[2], 7, network_type='vxlan')})
+    assert env.agent.provision([plug(m) for m in macs]) == set()
+    env.ensure.assert_not_called()
+    env.rpc.plugin.update_device_list.assert_not_called()
+    assert env.agent.queue.retrying == []
+
+
+def test_port_update_only_for_served_ports(env):
+    mac = 'fa:16:3e:00:00:01'
+    env.agent.port_update(None, port={'mac_address': mac})
+    assert env.agent.queue.pending == []
+    env.agent._devices.add(mac)
+    env.agent.port_update(None, port={'mac_address': mac.upper()})
+    assert [r.mac for r in env.agent.queue.pending] == [mac]
+
+
+def cna(mac, pvid, tagged=(), trunk=False):
+    return SimpleNamespace(mac=mac, pvid=pvid, tagged_vlans=list(tagged), is_trunk=trunk)
+
+
+def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
+    os_mac, other_mac = 'FA163E000001', 'FA163E000002'
+    lpars = [SimpleNamespace(uuid='L1'), SimpleNamespace(uuid='L2')]
+    vios = SimpleNamespace(uuid=VIOS1)
+    by_parent = {
+        'L1': [cna(os_mac, 1001)],                   # OpenStack port, VLAN 1001
+        'L2': [cna(other_mac, 1, [1002])],           # not OpenStack, tags 1002
+        VIOS1: [cna('AAAAAAAAAAAA', 1003), cna('BBBBBBBBBBBB', 4094, [1004], trunk=True)],
+    }
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {'fa:16:3e:00:00:01': details('fa:16:3e:00:00:01', 1001)})
+    env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'p1', 'mac_address': 'fa:16:3e:00:00:01'},
+        {'id': 'p2', 'mac_address': 'fa:16:3e:00:00:99'}]   # bound here, but no adapter
+    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=lpars), \
+            mock.patch.object(sea_agent.pvm_vios.VIOS, 'get', return_value=[vios]), \
+            mock.patch.object(pvm_net.CNA, 'get',
+                              side_effect=lambda adpt, parent: by_parent[parent.uuid]), \
+            mock.patch.object(pvm_net.NetBridge, 'update', autospec=True) as update:
+        vios.name = 'vios1'
+        env.agent.heal()
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID, [1001])
+    # Only the bound port on the host is looked up: not the other partition's adapter.
+    env.rpc.plugin.get_ports_by_vnic_type_and_host.assert_called_once_with(
+        env.agent.context, 'normal', env.agent.host)
+    assert env.rpc.plugin.get_devices_details_list.call_args[0][1] == ['fa:16:3e:00:00:01']
+    assert env.rpc.plugin.update_device_list.call_args[0][1] == ['fa:16:3e:00:00:01']
+    assert env.agent.get_configurations()['devices'] == 1
+    # One bridge update removing only 1000 and 1004 (1004 only sits on a trunk).
+    assert update.call_count == 1
+    nb = update.call_args[0][0]
+    assert [sorted(t.tagged_vlans) for s in nb.seas for t in s.addl_adpts] == [
+        [1001, 1002, 1003], [1001, 1002, 1003]]
+    assert nb.supports_vlan(2227)
+
+
+def test_heal_without_cleanup_never_writes_bridge(env, conf):
+    conf.set_override('automated_powervm_vlan_cleanup', False, 'AGENT')
+    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=[]), \
+            mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
+                              return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
+            mock.patch.object(pvm_net.CNA, 'get', return_value=[]), \
+            mock.patch.object(pvm_net.NetBridge, 'update', autospec=True) as update:
+        env.agent.heal()
+    update.assert_not_called()
+
+
+def test_cleanup_keeps_vlans_provisioned_during_the_scan(env):
+    gen = env.agent.guard.mark()
+    env.agent.guard.add([1002])      # a plug ensured 1002 after the scan started
+    with mock.patch.object(pvm_net.NetBridge, 'update', autospec=True) as update:
+        removed = env.agent.cleanup([cna('FA163E000001', 1001)], gen)
+    assert removed == {NB_UUID: [1000, 1003, 1004]}
+    assert update.call_count == 1
+
+
+def test_port_update_for_another_host_ignored(env):
+    mac = 'fa:16:3e:00:00:01'
+    env.agent._devices.add(mac)
+    env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac,
+                                      'binding:host_id': 'other-host'})
+    assert env.agent.queue.pending == []
+    env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac,
+                                      'binding:host_id': 'novalink1'})
+    assert [(r.mac, r.lpar_uuid) for r in env.agent.queue.pending] == [(mac, None)]
+
+
+def test_admin_down_port_marked_down_still_served_and_port_update_brings_it_up(env):
+    mac = 'fa:16:3e:00:00:01'
+    ports = {mac: details(mac, 100, admin_state_up=False)}
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(ports)
+    assert env.agent.provision([plug(mac)]) == set()
+    env.rpc.plugin.update_device_list.assert_called_once_with(
+        env.agent.context, [], [mac], env.agent.agent_id, 'novalink1')
+    assert env.agent.get_configurations()['devices'] == 1
+    # Admin up again: Neutron's port_update re-provisions it.
+    ports[mac] = details(mac, 100)
+    env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac})
+    assert env.agent.provision(env.agent.queue.drain(0)) == {mac}
+    assert env.rpc.plugin.update_device_list.call_args[0][1] == [mac]
+
+
+def test_unplug_cancels_a_pending_port_update_replug(env):
+    mac = 'fa:16:3e:00:00:01'
+    env.agent._devices.add(mac)
+    env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac})
+    env.agent.handle_vif_event('unplug', mac, HREF)
+    batch = env.agent.queue.drain(0)
+    assert [(r.action, r.lpar_uuid) for r in batch] == [('unplug', LPAR1)]
+    env.agent.provision(batch)
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+    assert env.agent.get_configurations()['devices'] == 0
+
+
+def test_heal_device_count_keeps_concurrent_plugs_and_drops_stale(env):
+    on_host, gone, unbound, concurrent = (f'fa:16:3e:00:00:0{i}' for i in range(1, 5))
+    env.agent._devices.update({on_host, gone, unbound})
+    lpar = SimpleNamespace(uuid='L1')
+
+    def cnas(adpt, parent):
+        # The provision thread brings a port up while heal scans the host.
+        with env.agent._dev_lock:
+            env.agent._devices.add(concurrent)
+        return [cna(on_host.replace(':', '').upper(), 1001),
+                cna(unbound.replace(':', '').upper(), 1002)]
+
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {on_host: details(on_host, 1001)})
+    env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'p1', 'mac_address': on_host}]
+    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=[lpar]), \
+            mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
+                              return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
+            mock.patch.object(pvm_net.CNA, 'get', side_effect=cnas), \
+            mock.patch.object(pvm_net.NetBridge, 'update', autospec=True):
+        env.agent.heal()
+    # gone: no adapter on the host any more; unbound: Neutron no longer binds it here.
+    assert env.agent._devices == {on_host, concurrent}
+    assert env.agent.get_configurations()['devices'] == 2

@@ -1,0 +1,183 @@
+"""PVMAgentBase: heartbeat, device RPC helpers, run()/stop()/SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+from unittest import mock
+
+import pytest
+from neutron_lib import constants as n_const
+from neutron_lib.agent import constants as agent_consts
+
+from networking_powervm.agent import base
+from tests.unit.agent import fakes
+
+
+class Agent(base.PVMAgentBase):
+    AGENT_TYPE = 'Test agent'
+    BINARY = 'test-agent'
+    VIF_TYPE = 'pvm_test'
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = []
+
+    def get_configurations(self):
+        return {'devices': 3}
+
+
+@pytest.fixture
+def rpc():
+    with fakes.patched_rpc() as r:
+        yield r
+
+
+@pytest.fixture
+def agent(conf, rpc):
+    return Agent(conf, adapter=mock.MagicMock())
+
+
+@pytest.fixture(autouse=True)
+def vios_ready():
+    """validate_vios_ready against a mock adapter would poll for many minutes."""
+    with mock.patch.object(base.pvm_partition, 'validate_vios_ready') as ready:
+        yield ready
+
+
+def test_run_waits_for_vioses_before_setup(conf, rpc, vios_ready):
+    class Stopping(Agent):
+        def setup(self):
+            self.calls.append(('setup', vios_ready.call_count))
+            self.stop()
+
+    a = Stopping(conf, adapter=mock.MagicMock())
+    a.run()
+    vios_ready.assert_called_once_with(a.adapter)
+    assert a.calls == [('setup', 1)]
+
+
+def test_no_ready_vios_is_a_startup_error(conf, rpc, vios_ready):
+    vios_ready.side_effect = base.pvm_exc.ViosNotAvailable(wait_time=300)
+    a = Agent(conf, adapter=mock.MagicMock())
+    with pytest.raises(base.AgentError, match='No Virtual I/O Server of the host is ready'):
+        a.run()
+
+
+def test_init(agent, conf):
+    assert agent.host_uuid == fakes.HOST_UUID
+    assert agent.conf is conf and agent.host == 'novalink1'
+    assert agent.context.is_admin
+
+
+def test_report_state_start_flag_only_first(conf, rpc):
+    sent = []
+    rpc.state.report_state.side_effect = lambda ctx, state, use_call: sent.append(dict(state))
+    a = Agent(conf, adapter=mock.MagicMock())
+    a.report_state()
+    a.report_state()
+    assert sent[0] == {'binary': 'test-agent', 'host': 'novalink1',
+                       'topic': n_const.L2_AGENT_TOPIC, 'configurations': {'devices': 3},
+                       'agent_type': 'Test agent', 'start_flag': True}
+    assert 'start_flag' not in sent[1]
+
+
+def test_report_state_failure_is_logged_not_raised(agent, rpc, caplog):
+    rpc.state.report_state.side_effect = RuntimeError('amqp down')
+    agent.report_state()
+    assert 'Failed to report state' in caplog.text
+
+
+def test_revived_triggers_full_resync(agent, rpc):
+    rpc.state.report_state.return_value = agent_consts.AGENT_REVIVED
+    agent.report_state()
+    assert agent._heal_now.is_set()
+
+
+def test_device_helpers(agent, rpc):
+    rpc.plugin.get_devices_details_list.return_value = [{'device': 'a'}]
+    assert agent.get_device_details(['a']) == [{'device': 'a'}]
+    rpc.plugin.get_devices_details_list.assert_called_once_with(
+        agent.context, ['a'], agent.agent_id, 'novalink1')
+    agent.update_devices_up(['a', 'b'])
+    agent.update_devices_down(['c'])
+    assert rpc.plugin.update_device_list.call_args_list == [
+        mock.call(agent.context, ['a', 'b'], [], agent.agent_id, 'novalink1'),
+        mock.call(agent.context, [], ['c'], agent.agent_id, 'novalink1')]
+    assert agent.get_device_details([]) == []
+
+
+def test_rpc_calls_are_chunked(agent, rpc):
+    macs = [f'fa:16:3e:00:{i // 256:02x}:{i % 256:02x}' for i in range(250)]
+    rpc.plugin.get_devices_details_list.side_effect = lambda ctx, devs, aid, host: [
+        {'device': d} for d in devs]
+    assert [d['device'] for d in agent.get_device_details(macs)] == macs
+    assert [len(c.args[1]) for c in rpc.plugin.get_devices_details_list.call_args_list] == [
+        100, 100, 50]
+    agent.update_devices_up(macs)
+    assert [len(c.args[1]) for c in rpc.plugin.update_device_list.call_args_list] == [
+        100, 100, 50]
+
+
+def test_bound_port_macs_normalises_and_skips_bad_macs(agent, rpc):
+    rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'a', 'mac_address': 'FA:16:3E:00:00:01'}, {'id': 'b', 'mac_address': 'bogus'}]
+    assert agent.bound_port_macs('normal') == {'fa:16:3e:00:00:01'}
+    rpc.plugin.get_ports_by_vnic_type_and_host.assert_called_once_with(
+        agent.context, 'normal', 'novalink1')
+
+
+def test_run_starts_everything_and_stop_ends_it(conf, rpc):
+    class Stopping(Agent):
+        def heal(self):
+            self.calls.append('heal')
+            self.stop()
+
+    adapter = mock.MagicMock()
+    a = Stopping(conf, adapter=adapter)
+    a.run()  # returns because heal() called stop()
+    assert a.calls == ['heal']
+    listener = adapter.session.get_event_listener.return_value
+    handler = listener.subscribe.call_args[0][0]
+    listener.unsubscribe.assert_called_once_with(handler)
+    rpc.consumers.return_value.consume_in_threads.assert_called_once_with()
+    rpc.consumers.return_value.close.assert_called_once_with()
+    assert rpc.consumers.call_args[0][2] == [['port', 'update']]
+    rpc.state.report_state.assert_called()
+
+
+def test_sigterm_ends_run(conf, rpc):
+    class Terminated(Agent):
+        def start_workers(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        a = Terminated(conf, adapter=mock.MagicMock())
+        a.run()
+        assert a.stopped
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_setup_error_aborts_run_and_cleans_up(conf, rpc):
+    class Broken(Agent):
+        def setup(self):
+            raise base.AgentError('no bridge')
+
+    adapter = mock.MagicMock()
+    with pytest.raises(base.AgentError, match='no bridge'):
+        Broken(conf, adapter=adapter).run()
+    adapter.session.get_event_listener.assert_not_called()
+
+
+def test_port_update_endpoint_never_raises(agent):
+    agent.port_update = mock.Mock(side_effect=RuntimeError('x'))
+    base.RpcCallbacks(agent).port_update(None, port={'id': 'p1'})
+    agent.port_update.assert_called_once_with(None, port={'id': 'p1'})
+
+
+def test_no_managed_system(conf):
+    with fakes.patched_rpc(), mock.patch.object(base.pvm_ms.System, 'get', return_value=[]):
+        with pytest.raises(base.AgentError, match='no managed system'):
+            Agent(conf, adapter=mock.MagicMock())

@@ -1,0 +1,47 @@
+"""Scenario validation: built-ins load, bad fields are named."""
+
+import pytest
+
+from powervm_sim import scenarios
+from powervm_sim.scenarios import ScenarioError, build_state
+
+BASE = {'vioses': [{'name': 'vios1', 'id': 1}],
+        'bridges': [{'vswitch': 'ETHERNET0', 'pvid': 1,
+                     'seas': [{'vios': 'vios1', 'dev_name': 'ent8'}]}]}
+
+
+@pytest.mark.parametrize('name', scenarios.BUILTINS)
+def test_builtins_load(name):
+    st = scenarios.load_scenario(name)
+    assert st.bridges and st.vioses
+    assert sum(p.is_mgmt for p in st.partitions) == 1
+
+
+def test_large_is_generated():
+    st = scenarios.load_scenario('large')
+    assert len(st.partitions) == 1001
+    assert sum(len(p.cnas) for p in st.partitions) == 2000
+    assert len(st.all_macs()) == 2001  # + the trunk adapter
+
+
+@pytest.mark.parametrize('patch, field', [
+    ({'bridges': [{'vswitch': 'ETHERNET0', 'pvid': 1,
+                   'seas': [{'vios': 'vios9', 'dev_name': 'ent8'}]}]},
+     "vios: unknown VIOS 'vios9'"),
+    ({'bridges': [{'vswitch': 'ETHERNET0', 'pvid': 5000,
+                   'seas': [{'vios': 'vios1', 'dev_name': 'ent8'}]}]}, 'bridges[0].pvid'),
+    ({'vioses': [{'name': 'vios1', 'id': 'x'}]}, 'vioses[0].id'),
+    ({'partitions': [{'name': 'a', 'type': 'Windows'}]}, 'partitions[0].type'),
+    ({'partitions': [{'name': 'a', 'cnas': [{'pvid': 2, 'mac': 'zz'}]}]}, 'cnas[0].mac'),
+    ({'generate': {'count': 0}}, 'generate.count'),
+    ({'bogus': 1}, 'bogus'),
+])
+def test_validation_errors_name_the_field(patch, field):
+    with pytest.raises(ScenarioError) as e:
+        build_state({**BASE, **patch})
+    assert field in str(e.value)
+
+
+def test_unknown_scenario_name():
+    with pytest.raises(ScenarioError, match='nope'):
+        scenarios.load_scenario('nope')
