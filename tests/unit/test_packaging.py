@@ -107,6 +107,6 @@ def test_sdist_manifest_takes_every_tracked_file():
         if line and not line.startswith('#'):
             files.process_template_line(line)
     # setuptools adds these itself: the build configuration and the product's modules.
-    auto = {'pyproject.toml'} | {f for f in tracked if f.startswith('networking_powervm/')}
+    auto = {'pyproject.toml', 'MANIFEST.in'} | {f for f in tracked if f.startswith('networking_powervm/')}
     missing = sorted(set(tracked) - set(files.files) - auto)
     assert missing == []
