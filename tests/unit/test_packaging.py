@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import configparser
 import pathlib
 import subprocess
 import sys
@@ -107,6 +108,25 @@ def test_sdist_manifest_takes_every_tracked_file():
         if line and not line.startswith('#'):
             files.process_template_line(line)
     # setuptools adds these itself: the build configuration and the product's modules.
-    auto = {'pyproject.toml', 'MANIFEST.in'} | {f for f in tracked if f.startswith('networking_powervm/')}
+    auto = {'pyproject.toml', 'MANIFEST.in'} | {
+        f for f in tracked if f.startswith('networking_powervm/')}
     missing = sorted(set(tracked) - set(files.files) - auto)
     assert missing == []
+
+
+@pytest.mark.parametrize('unit', sorted((ROOT / 'etc' / 'systemd').glob('*.service')),
+                         ids=lambda p: p.name)
+def test_systemd_unit_runs_an_agent_with_reload_and_restart(unit):
+    parser = configparser.RawConfigParser(strict=False)
+    parser.optionxform = str
+    parser.read(unit)
+    service = parser['Service']
+    exe, *args = service['ExecStart'].split()
+    scripts = {ep.name for ep in metadata.distribution('networking-powervm').entry_points
+               if ep.group == 'console_scripts'}
+    assert pathlib.Path(exe).name == unit.stem and unit.stem in scripts
+    assert args[0::2] == ['--config-file'] * (len(args) // 2) and len(args) >= 4
+    assert service['ExecReload'] == '/bin/kill -HUP $MAINPID'
+    assert service['Restart'] == 'on-failure'
+    data = PYPROJECT['tool']['setuptools']['data-files']
+    assert str(unit.relative_to(ROOT)) in data['share/networking-powervm/etc/systemd']
