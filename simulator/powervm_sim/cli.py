@@ -25,10 +25,15 @@ import threading
 from collections.abc import Sequence
 
 from powervm_sim import faults as sim_faults
+from powervm_sim import inspect as sim_inspect
 from powervm_sim import latency as sim_latency
+from powervm_sim.client import AdminError, admin_call
+from powervm_sim.resources import SimHost
+from powervm_sim.server import build_server
 
 # Environment variable that may carry the password (not visible in the process list).
 PASSWORD_ENV = 'POWERVM_SIM_PASSWORD'
+
 
 def _port(value: str) -> int:
     try:
@@ -159,8 +164,6 @@ def _remote_args(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from powervm_sim.server import build_server
-
     logging.basicConfig(level=args.log_level,
                         format='%(asctime)s %(levelname)s %(name)s %(message)s')
     server = build_server(args.scenario, args.state_dir, user=args.user, password=args.password,
@@ -191,8 +194,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _admin(args: argparse.Namespace) -> int:
-    from powervm_sim.client import AdminError, admin_call
-
     verify = args.cacert or False
     action, body, method = args.action, {}, 'POST'
     if action == 'fault':
@@ -228,10 +229,7 @@ def _admin(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from powervm_sim import inspect as sim_inspect
-
     if args.url:
-        from powervm_sim.client import AdminError, admin_call
         if not (args.user and args.password):
             print('powervm-sim inspect: --url needs --user and --password', file=sys.stderr)
             return 2
@@ -242,7 +240,6 @@ def _inspect(args: argparse.Namespace) -> int:
             print(f'powervm-sim inspect: {exc}', file=sys.stderr)
             return 1
     elif args.state_dir:
-        from powervm_sim.resources import SimHost
         if not args.state_dir.is_dir():
             print(f'powervm-sim inspect: no such state dir {str(args.state_dir)!r}',
                   file=sys.stderr)

@@ -20,6 +20,7 @@ to a 0600 file and returns its path in ``X-API-SessionFile``.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import pathlib
 import secrets
@@ -30,8 +31,12 @@ from dataclasses import dataclass
 from lxml import etree
 
 from powervm_sim import xmlsafe
+from powervm_sim.atom import WEB_NS
+from powervm_sim.errors import http_error
+from powervm_sim.rest import RestResponse
 
-WEB_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/'
+LOG = logging.getLogger(__name__)
+LOGON_PATH = '/rest/api/web/Logon'
 
 _RESPONSE = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -162,3 +167,21 @@ class SessionStore:
         """Number of live sessions."""
         with self._lock:
             return len(self._tokens)
+
+
+def handle_logon(store: SessionStore, method: str, path: str, headers: dict[str, str],
+                 body: bytes) -> RestResponse:
+    """``/rest/api/web/Logon``: PUT logs on, DELETE logs the request's session off."""
+    if method == 'DELETE':
+        if not store.logoff(headers.get('x-api-session')):
+            return http_error(401, path, 'No such session to log off')
+        return RestResponse(204, {}, b'')
+    if method != 'PUT':
+        return http_error(405, path, f'Method {method} not allowed on Logon; use PUT/DELETE')
+    try:
+        token, xml = store.logon(body)
+    except LogonError as exc:
+        return http_error(exc.status, path, str(exc))
+    LOG.info('Logon: new session %s', mask(token))
+    return RestResponse(200, {'content-type': 'application/vnd.ibm.powervm.web+xml; '
+                                              'type=LogonResponse'}, xml)

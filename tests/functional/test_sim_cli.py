@@ -26,7 +26,7 @@ from powervm_sim import cli as sim_cli
 from powervm_sim import client
 from powervm_vif import cli as vif_cli
 from powervm_vif import partition
-from tests.functional.conftest import PASSWORD, USER, new_adapter
+from tests.functional.conftest import PASSWORD, USER, log_off, new_adapter
 
 
 def _vlans(sim) -> set[int]:
@@ -52,11 +52,13 @@ def test_serve_subprocess_sigterm_and_kill_keep_state(tmp_path):
         assert 'powervm-sim listening on ' + sim.url in (tmp_path / 'server.log').read_text()
         _add_vlan(sim, 901)
         port = sim.port
+        log_off(sim)
         sim.restart_process()  # SIGTERM, then the same command on the same port
         assert sim.port == port
         assert 'state saved' in (tmp_path / 'server.log').read_text()
         assert 901 in _vlans(sim)
         _add_vlan(sim, 902)
+        log_off(sim)
         sim.restart_process(kill=True)  # no clean shutdown: committed state survives
         assert {901, 902} <= _vlans(sim)
         assert PASSWORD not in (tmp_path / 'server.log').read_text()
@@ -64,6 +66,7 @@ def test_serve_subprocess_sigterm_and_kill_keep_state(tmp_path):
         cmdline = open(f'/proc/{sim.proc.pid}/cmdline', 'rb').read().decode()
         assert PASSWORD not in cmdline and 'serve' in cmdline
     finally:
+        log_off(sim)
         assert sim.stop() == 0
 
 

@@ -1,0 +1,170 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""HTTP/1.1 mechanics of the simulator: a threading server, request bodies
+(Content-Length or chunked, bounded), answers with the headers NovaLink sends,
+and dropped connections (``DROP``).  What to answer is ``SimServer.dispatch``'s.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from powervm_sim.errors import http_error
+from powervm_sim.payloads import SCHEMA
+from powervm_sim.rest import RestResponse
+
+LOG = logging.getLogger(__name__)
+DROP = object()  # sentinel response: close the connection without answering
+
+
+class HTTPServer(ThreadingHTTPServer):
+    """The listening server; ``sim`` is the SimServer that answers requests."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    # The listen backlog: socketserver's default of 5 resets connections when
+    # a burst of clients (e.g. 100 compute-side event posts) connects at once.
+    request_queue_size = 256
+    sim: Any  # server.SimServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        LOG.debug('Connection error from %s', client_address, exc_info=True)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection: reads each request, asks ``server.sim.dispatch``, writes the answer."""
+
+    protocol_version = 'HTTP/1.1'
+    server_version = 'powervm-sim'
+    sys_version = ''
+    server: HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        # The query string may carry application ids; log the bare path only.
+        LOG.debug('%s %s', self.address_string(), (format % args).split('?', 1)[0])
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve('GET')
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._serve('PUT')
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve('POST')
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve('DELETE')
+
+    def _not_allowed(self) -> None:
+        # Any other method gets the API's HttpErrorResponse, not http.server's HTML 501.
+        path = self.path.split('?', 1)[0]
+        try:
+            _body, err = self._read_body(self.server.sim.max_body, path)
+        except OSError:
+            self.close_connection = True
+            return
+        self._send(err or http_error(405, path, f'Method {self.command} is not supported; '
+                                                'use GET, PUT, POST or DELETE'))
+
+    do_HEAD = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed  # noqa: N815
+
+    def _serve(self, method: str) -> None:
+        sim = self.server.sim
+        path = self.path.split('?', 1)[0]
+        try:
+            body, err = self._read_body(sim.max_body, path)
+            if err is not None:
+                resp: RestResponse | object = err
+            else:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                host = headers.get('host') or f'{sim.bind}:{sim.port}'
+                resp = sim.dispatch(method, self.path, headers, body, f'{sim.scheme}://{host}')
+        except Exception as exc:  # the server never dies on a request
+            LOG.exception('Internal error on %s %s', method, path)
+            resp = http_error(500, path, f'Internal simulator error: {type(exc).__name__}: {exc}')
+        if resp is DROP:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        assert isinstance(resp, RestResponse)
+        self._send(resp)
+
+    def _read_body(self, max_body: int, path: str) -> tuple[bytes, RestResponse | None]:
+        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
+            return self._read_chunked(max_body, path)
+        raw = self.headers.get('Content-Length', '0') or '0'
+        try:
+            length = int(raw)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            return b'', http_error(400, path, f'Bad Content-Length {raw!r}')
+        if length > max_body:
+            self.close_connection = True
+            return b'', http_error(413, path, f'Request body of {length} bytes exceeds the '
+                                              f'{max_body} byte limit',
+                                   reason='Request Entity Too Large')
+        return self.rfile.read(length), None
+
+    def _read_chunked(self, max_body: int, path: str) -> tuple[bytes, RestResponse | None]:
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(65537).split(b';', 1)[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                self.close_connection = True
+                return b'', http_error(400, path, f'Bad chunk size {line!r}')
+            if size == 0:
+                while self.rfile.readline(65537) not in (b'\r\n', b'\n', b''):
+                    pass
+                return b''.join(chunks), None
+            total += size
+            if total > max_body:
+                self.close_connection = True
+                return b'', http_error(413, path, f'Request body exceeds the {max_body} byte '
+                                                  'limit', reason='Request Entity Too Large')
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(3)
+
+    def _send(self, resp: RestResponse) -> None:
+        self.send_response(resp.status)
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        headers.setdefault('x-mc-type', 'PVM')
+        headers.setdefault('x-hmc-schema-version', SCHEMA)
+        if resp.body or resp.status not in (204, 304):
+            headers['content-length'] = str(len(resp.body))
+        else:
+            headers.pop('content-length', None)
+        if self.close_connection:
+            headers['connection'] = 'close'
+        for name, value in headers.items():
+            self.send_header(_canonical(name), value)
+        self.end_headers()
+        if resp.body and self.command != 'HEAD':
+            self.wfile.write(resp.body)
+
+
+def _canonical(name: str) -> str:
+    special = {'x-mc-type': 'X-MC-Type', 'etag': 'ETag', 'x-api-session': 'X-API-Session',
+               'x-hmc-schema-version': 'X-HMC-Schema-Version'}
+    return special.get(name, '-'.join(p.capitalize() for p in name.split('-')))
+
+
