@@ -24,12 +24,14 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from powervm_sim import events as sim_events
 from powervm_sim import faults as sim_faults
 from powervm_sim import inspect as sim_inspect
 from powervm_sim import latency as sim_latency
+from powervm_sim import server as server_mod
+from powervm_sim import sessions as sim_sessions
 from powervm_sim.client import AdminError, admin_call
 from powervm_sim.resources import SimHost
-from powervm_sim.server import build_server
 
 # Environment variable that may carry the password (not visible in the process list).
 PASSWORD_ENV = 'POWERVM_SIM_PASSWORD'
@@ -117,7 +119,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help='Event long-poll timeout in seconds')
     serve.add_argument('--max-queue', type=positive_arg(int), default=1000,
                        help='events per application queue before MISSING_EVENTS')
-    serve.add_argument('--session-idle-timeout', type=positive_arg(float), default=None)
+    serve.add_argument('--session-idle-timeout', type=positive_arg(float),
+                       default=sim_sessions.DEFAULT_IDLE_TIMEOUT,
+                       help='seconds an unused session lives (default: %(default)s)')
+    serve.add_argument('--max-sessions', type=positive_arg(int),
+                       default=sim_sessions.DEFAULT_MAX_SESSIONS,
+                       help='live sessions at most; a logon beyond evicts the least recently '
+                            'used one (default: %(default)s)')
+    serve.add_argument('--body-timeout', type=positive_arg(float),
+                       default=server_mod.DEFAULT_BODY_TIMEOUT,
+                       help='seconds a request body may take to arrive, else 408 '
+                            '(default: %(default)s)')
+    serve.add_argument('--max-event-apps', type=positive_arg(int),
+                       default=sim_events.DEFAULT_MAX_APPS,
+                       help='Event API application queues at most; a new application beyond '
+                            'evicts the least recently polled one (default: %(default)s)')
+    serve.add_argument('--event-app-idle', type=positive_arg(float),
+                       default=sim_events.DEFAULT_APP_IDLE,
+                       help='seconds without a poll after which an application\'s event queue '
+                            'is dropped (default: %(default)s)')
     serve.add_argument('--fault', type=_fault_spec, action='append', default=[],
                        help=f'arm a fault at start: {FAULT_SPEC}, e.g. '
                             '412:3,resource=NetworkBridge')
@@ -166,10 +186,13 @@ def _remote_args(parser: argparse.ArgumentParser, required: bool) -> None:
 def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level,
                         format='%(asctime)s %(levelname)s %(name)s %(message)s')
-    server = build_server(args.scenario, args.state_dir, user=args.user, password=args.password,
-                          bind=args.host, port=args.port, tls=args.tls, latency=args.latency,
-                          poll_timeout=args.poll_timeout, max_queue=args.max_queue,
-                          idle_timeout=args.session_idle_timeout)
+    server = server_mod.build_server(
+        args.scenario, args.state_dir, user=args.user, password=args.password,
+        bind=args.host, port=args.port, tls=args.tls, latency=args.latency,
+        poll_timeout=args.poll_timeout, max_queue=args.max_queue,
+        idle_timeout=args.session_idle_timeout, max_sessions=args.max_sessions,
+        body_timeout=args.body_timeout, max_event_apps=args.max_event_apps,
+        event_app_idle=args.event_app_idle)
     for spec in args.fault:
         server.faults.arm(**spec)
     stopping = threading.Event()
