@@ -28,6 +28,7 @@ from powervm_sim import events as sim_events
 from powervm_sim import faults as sim_faults
 from powervm_sim import inspect as sim_inspect
 from powervm_sim import latency as sim_latency
+from powervm_sim import scenarios
 from powervm_sim import server as server_mod
 from powervm_sim import sessions as sim_sessions
 from powervm_sim.client import AdminError, admin_call
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument('--host', default='127.0.0.1')
     serve.add_argument('--port', type=_port, default=12080, help='0 picks a free port')
     serve.add_argument('--scenario', default='single',
-                       help="built-in name (single, redundant, two-bridges, large) or a YAML file")
+                       help=f'built-in name ({", ".join(scenarios.BUILTINS)}) or a YAML file')
     serve.add_argument('--state-dir', type=pathlib.Path, required=True)
     serve.add_argument('--user', required=True)
     serve.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
