@@ -17,6 +17,7 @@ and dropped connections (``DROP``).  What to answer is ``SimServer.dispatch``'s.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import time
@@ -43,6 +44,21 @@ class HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         LOG.debug('Connection error from %s', client_address, exc_info=True)
+
+
+class ListenError(OSError):
+    """The server cannot listen where asked; the message names the address and port."""
+
+
+def listen(bind: str, port: int) -> HTTPServer:
+    """A server bound and listening on ``bind``:``port`` (0 picks a free port)."""
+    try:
+        return HTTPServer((bind, port), Handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(exc.errno, f'port {port} on {bind} is already in use') from None
+        raise ListenError(exc.errno, f'cannot listen on {bind} port {port}: '
+                                     f'{exc.strerror or exc}') from None
 
 
 class _Slow(Exception):

@@ -87,7 +87,8 @@ class SimServer:
                  max_sessions: int = sim_sessions.DEFAULT_MAX_SESSIONS,
                  body_timeout: float = DEFAULT_BODY_TIMEOUT,
                  max_event_apps: int = sim_events.DEFAULT_MAX_APPS,
-                 event_app_idle: float | None = sim_events.DEFAULT_APP_IDLE) -> None:
+                 event_app_idle: float | None = sim_events.DEFAULT_APP_IDLE,
+                 listener: httpd.HTTPServer | None = None) -> None:
         if not user or not password:
             raise ValueError('The simulator needs a non-empty --user and --password')
         self.user, self._password = user, password
@@ -110,7 +111,8 @@ class SimServer:
         self._attach(host)
         self.restarts = 0
 
-        self.httpd = httpd.HTTPServer((bind, port), httpd.Handler)
+        # ``listener``: already bound (build_server binds before it touches any state).
+        self.httpd = listener or httpd.listen(bind, port)
         self.httpd.sim = self
         self.scheme = 'http'
         self.cert_path: pathlib.Path | None = None
@@ -294,13 +296,21 @@ class SimServer:
 
 def build_server(scenario: str, state_dir: pathlib.Path | None, *, user: str, password: str,
                  **kwargs: Any) -> SimServer:
-    """A SimServer around ``SimHost.load(scenario, state_dir)`` (restart reloads it)."""
-    state = pathlib.Path(state_dir) if state_dir else None
-    if state is not None:
-        state.mkdir(parents=True, exist_ok=True)
+    """A SimServer around ``SimHost.load(scenario, state_dir)`` (restart reloads it).
 
-    def load() -> Any:
-        return SimHost.load(scenario, state)
+    It listens first: a port in use (httpd.ListenError) leaves the state untouched.
+    """
+    listener = httpd.listen(kwargs.get('bind', '127.0.0.1'), kwargs.get('port', 0))
+    try:
+        state = pathlib.Path(state_dir) if state_dir else None
+        if state is not None:
+            state.mkdir(parents=True, exist_ok=True)
 
-    return SimServer(load(), user=user, password=password, state_dir=state,
-                     reload_host=load, **kwargs)
+        def load() -> Any:
+            return SimHost.load(scenario, state)
+
+        return SimServer(load(), user=user, password=password, state_dir=state,
+                         reload_host=load, listener=listener, **kwargs)
+    except BaseException:
+        listener.server_close()
+        raise
