@@ -84,6 +84,7 @@ def _stats(server: Any, args: dict) -> dict:
     reqs = server.request_counts()
     return {'requests': reqs, 'total': sum(reqs.values()),
             'sessions': server.sessions.count(), 'logons': server.sessions.logons,
+            'sessions_evicted': server.sessions.evicted,
             'events': server.events.stats(), 'faults': server.faults.describe(),
             'latency': server.latency.profile, 'restarts': server.restarts}
 

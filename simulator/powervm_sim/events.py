@@ -42,6 +42,11 @@ EVENT_TYPES = frozenset({
     'INVALID_URI', 'CACHE_CLEARED', 'MISSING_EVENTS', 'ADD_URI', 'MODIFY_URI',
     'DELETE_URI', 'NEW_CLIENT', 'HIDDEN_URI', 'VISIBLE_URI', 'CUSTOM_CLIENT_EVENT'})
 DEFAULT_MAX_QUEUE = 1000
+# Application queues at most; a new application beyond evicts the least recently polled.
+DEFAULT_MAX_APPS = 200
+# An application that has not polled for this long (seconds) loses its queue; if it
+# comes back it is a new client again (NEW_CLIENT), and resyncs.
+DEFAULT_APP_IDLE = 900.0
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,20 @@ class EventHub:
     """All application queues; thread-safe."""
 
     def __init__(self, poll_timeout: float = 10.0, max_queue: int = DEFAULT_MAX_QUEUE,
-                 base_url: str = '') -> None:
+                 base_url: str = '', max_apps: int = DEFAULT_MAX_APPS,
+                 app_idle: float | None = DEFAULT_APP_IDLE) -> None:
+        if max_apps < 1:
+            raise ValueError(f'max_apps must be at least 1, got {max_apps!r}')
         self.poll_timeout = poll_timeout
         self.max_queue = max_queue
+        self.max_apps = max_apps
+        self.app_idle = app_idle
         self.base_url = base_url
         self._cond = threading.Condition()
         self._queues: dict[str, collections.deque[Event]] = {}
+        self._seen: dict[str, float] = {}  # application -> when it last polled
+        self._polling: collections.Counter[str] = collections.Counter()
+        self.dropped_apps = 0
         self._next_id = int(time.time() * 1000)
         self._closed = False
         self.published = 0
@@ -81,6 +94,7 @@ class EventHub:
         if etype not in EVENT_TYPES:
             raise ValueError(f'Unknown EventType {etype!r}')
         with self._cond:
+            self._sweep(time.monotonic())
             data = self._absolute(data or '') if absolute else (data or '')
             evt = self._event(etype, data, detail or '')
             for queue in self._queues.values():
@@ -98,6 +112,7 @@ class EventHub:
 
     def _broadcast_special(self, etype: str) -> int:
         with self._cond:
+            self._sweep(time.monotonic())
             for queue in self._queues.values():
                 queue.clear()
                 queue.append(self._event(etype))
@@ -116,7 +131,30 @@ class EventHub:
         """Forget every application (server restart)."""
         with self._cond:
             self._queues.clear()
+            self._seen.clear()
             self._cond.notify_all()
+
+    def _sweep(self, now: float) -> None:
+        """Drop the queues of applications idle past ``app_idle`` (lock held)."""
+        if self.app_idle is None:
+            return
+        for appid, seen in list(self._seen.items()):
+            if now - seen > self.app_idle and not self._polling[appid]:
+                self._drop(appid)
+
+    def _drop(self, appid: str) -> None:
+        self._queues.pop(appid, None)
+        self._seen.pop(appid, None)
+        self.dropped_apps += 1
+
+    def _new_client(self, appid: str, now: float) -> collections.deque[Event]:
+        """A queue for a new application, making room under ``max_apps`` (lock held)."""
+        self._sweep(now)
+        while len(self._queues) >= self.max_apps:
+            idle = [a for a in self._queues if not self._polling[a]] or list(self._queues)
+            self._drop(min(idle, key=lambda a: self._seen.get(a, 0.0)))
+        queue = self._queues[appid] = collections.deque([self._event('NEW_CLIENT')])
+        return queue
 
     def close(self) -> None:
         """Wake every waiting poll (shutdown)."""
@@ -129,27 +167,37 @@ class EventHub:
         timeout = self.poll_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         with self._cond:
-            if appid not in self._queues:
-                self._queues[appid] = collections.deque([self._event('NEW_CLIENT')])
-            while True:
-                queue = self._queues.get(appid)
-                if queue is None:  # reset while waiting: a new client again
-                    queue = self._queues[appid] = collections.deque([self._event('NEW_CLIENT')])
-                if queue:
-                    events = list(queue)
-                    queue.clear()
-                    return events
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._closed:
-                    return []
-                self._cond.wait(remaining)
+            self._polling[appid] += 1
+            try:
+                while True:
+                    now = time.monotonic()
+                    self._seen[appid] = now
+                    queue = self._queues.get(appid)
+                    if queue is None:  # new, reset or evicted: a new client (again)
+                        queue = self._new_client(appid, now)
+                    if queue:
+                        events = list(queue)
+                        queue.clear()
+                        return events
+                    remaining = deadline - now
+                    if remaining <= 0 or self._closed:
+                        return []
+                    self._cond.wait(remaining)
+            finally:
+                self._polling[appid] -= 1
+                if not self._polling[appid]:
+                    del self._polling[appid]
+                if appid in self._queues:
+                    self._seen[appid] = time.monotonic()
 
     def stats(self) -> dict:
         """Queue lengths by application."""
         with self._cond:
+            self._sweep(time.monotonic())
             return {'queues': {k: len(v) for k, v in self._queues.items()},
                     'published': self.published, 'max_queue': self.max_queue,
-                    'poll_timeout': self.poll_timeout}
+                    'poll_timeout': self.poll_timeout, 'max_apps': self.max_apps,
+                    'app_idle': self.app_idle, 'dropped_apps': self.dropped_apps}
 
 
 def parse_custom_event(body: bytes) -> tuple[str, str]:

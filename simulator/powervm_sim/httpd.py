@@ -17,8 +17,10 @@ and dropped connections (``DROP``).  What to answer is ``SimServer.dispatch``'s.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -44,9 +46,33 @@ class HTTPServer(ThreadingHTTPServer):
         LOG.debug('Connection error from %s', client_address, exc_info=True)
 
 
-class Handler(BaseHTTPRequestHandler):
-    """One connection: reads each request, asks ``server.sim.dispatch``, writes the answer."""
+class ListenError(OSError):
+    """The server cannot listen where asked; the message names the address and port."""
 
+
+def listen(bind: str, port: int) -> HTTPServer:
+    """A server bound and listening on ``bind``:``port`` (0 picks a free port)."""
+    try:
+        return HTTPServer((bind, port), Handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(exc.errno, f'port {port} on {bind} is already in use') from None
+        raise ListenError(exc.errno, f'cannot listen on {bind} port {port}: '
+                                     f'{exc.strerror or exc}') from None
+
+
+class _Slow(Exception):
+    """The request body did not arrive by its deadline."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection: reads each request, asks ``server.sim.dispatch``, writes the answer.
+
+    ``timeout``: an idle or stalled connection (no request line or headers) is
+    closed after this many seconds; a body must arrive within ``sim.body_timeout``.
+    """
+
+    timeout = 300
     protocol_version = 'HTTP/1.1'
     server_version = 'powervm-sim'
     sys_version = ''
@@ -106,43 +132,88 @@ class Handler(BaseHTTPRequestHandler):
         self._send(resp)
 
     def _read_body(self, max_body: int, path: str) -> tuple[bytes, RestResponse | None]:
-        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
-            return self._read_chunked(max_body, path)
-        raw = self.headers.get('Content-Length', '0') or '0'
+        """The request body, or the error answer (400, 413, or 408 when it is too slow)."""
+        sim = self.server.sim
+        deadline = time.monotonic() + sim.body_timeout
         try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError
-        except ValueError:
+            if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
+                return self._read_chunked(max_body, path, deadline)
+            raw = self.headers.get('Content-Length', '0') or '0'
+            try:
+                length = int(raw)
+                if length < 0:
+                    raise ValueError
+            except ValueError:
+                self.close_connection = True
+                return b'', http_error(400, path, f'Bad Content-Length {raw!r}')
+            if length > max_body:
+                return b'', self._too_large(path, f'Request body of {length} bytes exceeds '
+                                                  f'the {max_body} byte limit')
+            return self._read(length, deadline), None
+        except _Slow:
             self.close_connection = True
-            return b'', http_error(400, path, f'Bad Content-Length {raw!r}')
-        if length > max_body:
-            self.close_connection = True
-            return b'', http_error(413, path, f'Request body of {length} bytes exceeds the '
-                                              f'{max_body} byte limit',
-                                   reason='Request Entity Too Large')
-        return self.rfile.read(length), None
+            LOG.info('Request body of %s %s not received within %ss; connection closed',
+                     self.command, path, sim.body_timeout)
+            return b'', http_error(408, path, f'The request body did not arrive within '
+                                              f'{sim.body_timeout} seconds',
+                                   reason='Request Timeout')
+        finally:
+            self.connection.settimeout(self.timeout)
 
-    def _read_chunked(self, max_body: int, path: str) -> tuple[bytes, RestResponse | None]:
+    def _too_large(self, path: str, message: str) -> RestResponse:
+        self.close_connection = True
+        return http_error(413, path, message, reason='Request Entity Too Large')
+
+    def _recv(self, size: int, deadline: float) -> bytes:
+        """At most ``size`` bytes, waiting no later than ``deadline``; b'' at EOF."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Slow
+        self.connection.settimeout(remaining)
+        try:
+            return self.rfile.read1(size)
+        except TimeoutError:
+            raise _Slow from None
+
+    def _read(self, length: int, deadline: float) -> bytes:
+        chunks, left = [], length
+        while left > 0:
+            data = self._recv(min(left, 65536), deadline)
+            if not data:
+                break
+            chunks.append(data)
+            left -= len(data)
+        return b''.join(chunks)
+
+    def _readline(self, limit: int, deadline: float) -> bytes:
+        line = b''
+        while len(line) < limit and not line.endswith(b'\n'):
+            data = self._recv(1, deadline)
+            if not data:
+                break
+            line += data
+        return line
+
+    def _read_chunked(self, max_body: int, path: str,
+                      deadline: float) -> tuple[bytes, RestResponse | None]:
         chunks, total = [], 0
         while True:
-            line = self.rfile.readline(65537).split(b';', 1)[0].strip()
+            line = self._readline(65537, deadline).split(b';', 1)[0].strip()
             try:
                 size = int(line, 16)
             except ValueError:
                 self.close_connection = True
-                return b'', http_error(400, path, f'Bad chunk size {line!r}')
+                return b'', http_error(400, path, f'Bad chunk size {line[:40]!r}')
             if size == 0:
-                while self.rfile.readline(65537) not in (b'\r\n', b'\n', b''):
+                while self._readline(65537, deadline) not in (b'\r\n', b'\n', b''):
                     pass
                 return b''.join(chunks), None
             total += size
             if total > max_body:
-                self.close_connection = True
-                return b'', http_error(413, path, f'Request body exceeds the {max_body} byte '
-                                                  'limit', reason='Request Entity Too Large')
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(3)
+                return b'', self._too_large(path, f'Request body exceeds the {max_body} byte '
+                                                  'limit')
+            chunks.append(self._read(size, deadline))
+            self._readline(3, deadline)
 
     def _send(self, resp: RestResponse) -> None:
         self.send_response(resp.status)

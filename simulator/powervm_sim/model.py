@@ -124,8 +124,11 @@ class Bridge:
 class CNA:
     """A client network adapter (virtual ethernet) of a partition or VIOS.
 
-    On a VIOS, a CNA with ``trunk_pri`` set is a trunk adapter that no SEA uses
-    (an "orphan" for pypowervm).
+    A CNA with ``trunk_pri`` set is a trunk adapter: on a VIOS one that no SEA
+    uses (an "orphan" for pypowervm), on a client partition e.g. a NovaLink
+    partition's adapter in OVS mode (fake_cna.txt).  ``sea`` names the SEA of a
+    VIOS adapter list's entry that shows one of that SEA's trunk adapters
+    (``HostState.adapters``); stored CNAs have none.
     """
 
     uuid: str
@@ -137,6 +140,7 @@ class CNA:
     enabled: bool = True
     trunk_pri: int | None = None
     dev_name: str = ''
+    sea: str = ''
 
 
 @dataclass
@@ -188,6 +192,26 @@ class HostState:
 
     def seas_of(self, vios_uuid: str) -> list[SEA]:
         return [s for b in self.bridges for s in b.seas if s.vios_uuid == vios_uuid]
+
+    def adapters(self, part: Partition) -> list[CNA]:
+        """The adapters a partition's ClientNetworkAdapter feed lists: its own and, on a
+        VIOS, its SEAs' trunk adapters, by slot (as NovaLink lists them, cna_feed.txt)."""
+        seas = self.seas_of(part.uuid)
+        if not seas:
+            return list(part.cnas)
+        trunks = [CNA(uuid=sim_uuid(part.uuid, 'trunk', t.slot), slot=t.slot, mac=t.mac,
+                      pvid=t.pvid, vlans=list(t.vlans), vswitch_id=t.vswitch_id,
+                      trunk_pri=t.trunk_pri, dev_name=t.dev_name, sea=sea.dev_name)
+                  for sea in seas for t in sea.trunks]
+        return sorted(part.cnas + trunks, key=lambda c: c.slot)
+
+    def adapter_etag(self, part: Partition, cna: CNA) -> str:
+        """Etag of an adapter list entry; an SEA's trunk adapter changes with its bridge."""
+        if not cna.sea:
+            return self.etag(cna.uuid)
+        bridge = next(b for b in self.bridges for s in b.seas
+                      if s.vios_uuid == part.uuid and s.dev_name == cna.sea)
+        return signed_crc(f'{cna.uuid}:{self.etag(bridge.uuid)}')
 
     def all_macs(self) -> set[str]:
         macs = {c.mac for p in self.vioses + self.partitions for c in p.cnas}

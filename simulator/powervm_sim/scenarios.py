@@ -43,7 +43,7 @@ from powervm_sim.scenario_fields import ScenarioError
 from powervm_sim.sriov.scenario import adapters_from_scenario
 
 BUILTIN_DIR = pathlib.Path(__file__).parent / 'scenarios'
-BUILTINS = ('single', 'redundant', 'two-bridges', 'large')
+BUILTINS = ('single', 'redundant', 'two-bridges', 'large', 'novalink-ovs')
 _MAC_RE = re.compile(r'^[0-9A-F]{12}$')
 _STATES = ('running', 'not activated', 'open firmware', 'error', 'starting')
 
@@ -188,10 +188,19 @@ class _Builder:
                       mac=self.mac(c, cw), pvid=sf.vlan(c.get('pvid'), f'{cw}.pvid'),
                       vlans=vlans, vswitch_id=vs.switch_id,
                       enabled=sf.get(c, 'enabled', cw, bool, True),
-                      trunk_pri=sf.get(c, 'trunk_pri', cw, int, 1) if trunk else None)
+                      trunk_pri=self._trunk_pri(c, cw, 1 if trunk else None))
             if part.type == model.LPAR_TYPE_VIOS:
                 cna.dev_name = sf.get(c, 'dev_name', cw, str, '') or st.next_dev_name(part)
             part.cnas.append(cna)
+
+    @staticmethod
+    def _trunk_pri(c: dict, where: str, default: int | None) -> int | None:
+        """A trunk adapter's priority (1-15); a client partition's adapter with one is
+        a trunk adapter too (e.g. NovaLink in OVS mode: PVID 100, tagged 53-55)."""
+        pri = sf.get(c, 'trunk_pri', where, int, default)
+        if pri is not None and not 1 <= pri <= 15:
+            raise ScenarioError(f'{where}.trunk_pri: {pri} is not a trunk priority in 1-15')
+        return pri
 
     def _vioses(self, d: dict) -> None:
         st = self.state

@@ -50,6 +50,8 @@ from powervm_sim.rest import RestRequest, RestResponse
 LOG = logging.getLogger(__name__)
 
 MAX_BODY = 10 * 1024 * 1024
+# Seconds a request body may take to arrive (a slow client is answered 408).
+DEFAULT_BODY_TIMEOUT = 30.0
 _UUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
                    r'[0-9a-fA-F]{12}$')
 DROP = httpd.DROP
@@ -80,17 +82,26 @@ class SimServer:
                  reload_host: Callable[[], Any] | None = None,
                  tls: bool = False, latency: str = 'none', poll_timeout: float = 10.0,
                  max_queue: int = sim_events.DEFAULT_MAX_QUEUE,
-                 idle_timeout: float | None = None, max_body: int = MAX_BODY) -> None:
+                 idle_timeout: float | None = sim_sessions.DEFAULT_IDLE_TIMEOUT,
+                 max_body: int = MAX_BODY,
+                 max_sessions: int = sim_sessions.DEFAULT_MAX_SESSIONS,
+                 body_timeout: float = DEFAULT_BODY_TIMEOUT,
+                 max_event_apps: int = sim_events.DEFAULT_MAX_APPS,
+                 event_app_idle: float | None = sim_events.DEFAULT_APP_IDLE,
+                 listener: httpd.HTTPServer | None = None) -> None:
         if not user or not password:
             raise ValueError('The simulator needs a non-empty --user and --password')
         self.user, self._password = user, password
         self.state_dir = pathlib.Path(state_dir) if state_dir else None
         self._reload_host = reload_host
         self.max_body = max_body
+        self.body_timeout = body_timeout
         token_dir = (self.state_dir / 'sessions') if self.state_dir else pathlib.Path(
             '/tmp') / f'powervm-sim-sessions-{id(self)}'
-        self.sessions = sim_sessions.SessionStore(user, password, token_dir, idle_timeout)
-        self.events = sim_events.EventHub(poll_timeout=poll_timeout, max_queue=max_queue)
+        self.sessions = sim_sessions.SessionStore(user, password, token_dir, idle_timeout,
+                                                  max_sessions)
+        self.events = sim_events.EventHub(poll_timeout=poll_timeout, max_queue=max_queue,
+                                          max_apps=max_event_apps, app_idle=event_app_idle)
         self.faults = sim_faults.FaultInjector()
         self.latency = sim_latency.Latency(latency)
         self.stats: Counter[str] = Counter()
@@ -100,7 +111,8 @@ class SimServer:
         self._attach(host)
         self.restarts = 0
 
-        self.httpd = httpd.HTTPServer((bind, port), httpd.Handler)
+        # ``listener``: already bound (build_server binds before it touches any state).
+        self.httpd = listener or httpd.listen(bind, port)
         self.httpd.sim = self
         self.scheme = 'http'
         self.cert_path: pathlib.Path | None = None
@@ -284,13 +296,21 @@ class SimServer:
 
 def build_server(scenario: str, state_dir: pathlib.Path | None, *, user: str, password: str,
                  **kwargs: Any) -> SimServer:
-    """A SimServer around ``SimHost.load(scenario, state_dir)`` (restart reloads it)."""
-    state = pathlib.Path(state_dir) if state_dir else None
-    if state is not None:
-        state.mkdir(parents=True, exist_ok=True)
+    """A SimServer around ``SimHost.load(scenario, state_dir)`` (restart reloads it).
 
-    def load() -> Any:
-        return SimHost.load(scenario, state)
+    It listens first: a port in use (httpd.ListenError) leaves the state untouched.
+    """
+    listener = httpd.listen(kwargs.get('bind', '127.0.0.1'), kwargs.get('port', 0))
+    try:
+        state = pathlib.Path(state_dir) if state_dir else None
+        if state is not None:
+            state.mkdir(parents=True, exist_ok=True)
 
-    return SimServer(load(), user=user, password=password, state_dir=state,
-                     reload_host=load, **kwargs)
+        def load() -> Any:
+            return SimHost.load(scenario, state)
+
+        return SimServer(load(), user=user, password=password, state_dir=state,
+                         reload_host=load, listener=listener, **kwargs)
+    except BaseException:
+        listener.server_close()
+        raise

@@ -37,24 +37,27 @@ def handle(host: Host, req: RestRequest, kind: str, part: Partition,
            sub: list[str]) -> RestResponse:
     """``.../<kind>/<uuid>/ClientNetworkAdapter[/<uuid>]``."""
     st, base = host.state, req.base
+    listed = st.adapters(part)
     if not sub:
         if req.method == 'GET':
             return rest.feed_response(req, host.sys_uuid, KIND, [
-                (c.uuid, st.etag(c.uuid), host.cached(
-                    ('cna', c.uuid, st.etag(c.uuid), part.id, base),
-                    lambda c=c: render.render_cna(st, base, part, c)))
-                for c in part.cnas])
+                (c.uuid, etag, host.cached(('cna', c.uuid, etag, part.id, base),
+                                           lambda c=c: render.render_cna(st, base, part, c)))
+                for c in listed for etag in [st.adapter_etag(part, c)]])
         if req.method == 'PUT':
             return _create(host, req, part)
         raise rest.not_allowed(req)
     if len(sub) != 1:
         raise BadRequest(f'unknown URI {req.path}', 404)
-    cna = next((c for c in part.cnas if c.uuid.lower() == sub[0].lower()), None)
+    cna = next((c for c in listed if c.uuid.lower() == sub[0].lower()), None)
     if cna is None:
         raise BadRequest(f'{KIND} {sub[0]} not found on {kind} {part.uuid}', 404)
     if req.method == 'GET':
-        return rest.entry_response(req, KIND, cna.uuid, st.etag(cna.uuid),
+        return rest.entry_response(req, KIND, cna.uuid, st.adapter_etag(part, cna),
                                    render.render_cna(st, base, part, cna))
+    if cna.sea:
+        raise BadRequest(f'{KIND} {cna.uuid} is trunk adapter {cna.dev_name} of SEA '
+                         f'{cna.sea} on {part.name}: change it through its NetworkBridge')
     rest.check_if_match(req, st.etag(cna.uuid), f'{KIND} {cna.uuid}')
     if req.method == 'DELETE':
         part.cnas.remove(cna)

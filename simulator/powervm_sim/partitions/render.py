@@ -35,6 +35,7 @@ from powervm_sim.payloads import (
 
 # ---- client network adapters ----------------------------------------------------
 def render_cna(st: HostState, base: str, part: Partition, c: CNA) -> str:
+    trunk = c.trunk_pri is not None
     loc = loc_code(st, part.id, c.slot)
     vs = st.vswitch_by_id(c.vswitch_id)
     vnets = [child_href(base, st, 'VirtualNetwork', vnet_uuid(st, c.vswitch_id, v))
@@ -47,13 +48,14 @@ def render_cna(st: HostState, base: str, part: Partition, c: CNA) -> str:
             + el('MACAddress', c.mac, 'CUR') + el('PortVLANID', c.pvid, 'CUR')
             + el('QualityOfServicePriority', 0, 'CUD')
             + el('QualityOfServicePriorityEnabled', False, 'CUD')
-            + (el('TaggedVLANIDs', ' '.join(str(v) for v in c.vlans), 'CUA') if c.vlans else '')
-            + el('TaggedVLANSupported', bool(c.vlans), 'CUA')
+            + (el('TaggedVLANIDs', ' '.join(str(v) for v in c.vlans), 'CUA')
+               if c.vlans or trunk else '')
+            + el('TaggedVLANSupported', bool(c.vlans) or trunk, 'CUA')
             + links('AssociatedVirtualSwitch',
                     [child_href(base, st, 'VirtualSwitch', vs.uuid)] if vs else [])
             + el('VirtualSwitchID', c.vswitch_id)
             + (el('DeviceName', c.dev_name) if c.dev_name else '')
-            + (el('TrunkPriority', c.trunk_pri, 'CUD') if c.trunk_pri else '')
+            + (el('TrunkPriority', c.trunk_pri, 'CUD') if trunk else '')
             + links('VirtualNetworks', vnets, 'CUR'))
     return wrap_content('ClientNetworkAdapter', c.uuid, body)
 
@@ -89,7 +91,7 @@ def _partition_common(st: HostState, base: str, p: Partition) -> tuple[str, str]
             + el('ProgressPartitionDataRemaining', 0) + el('ProgressPartitionDataTotal', 0)
             + el('ResourceMonitoringControlState', p.rmc_state))
     tail = (link_el('AssociatedManagedSystem', sys_href(base, st))
-            + links('ClientNetworkAdapters', [cna_href(base, p, c) for c in p.cnas], 'CUR')
+            + links('ClientNetworkAdapters', [cna_href(base, p, c) for c in st.adapters(p)], 'CUR')
             + el('MACAddressPrefix', 156972164838656 + p.id * 256)
             + el('IsServicePartition', False, 'CUD')
             + el('ReferenceCode', '', 'ROO', 'true')
