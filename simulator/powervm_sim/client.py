@@ -38,6 +38,8 @@ from typing import Any
 
 import requests
 
+from powervm_sim.server import build_server
+
 DEFAULT_USER = 'admin'
 DEFAULT_PASSWORD = 'sim-password'
 
@@ -119,8 +121,6 @@ def start_in_thread(scenario: str, state_dir: pathlib.Path, user: str = DEFAULT_
 
     ``kwargs`` go to SimServer (tls, latency, poll_timeout, max_queue, idle_timeout, ...).
     """
-    from powervm_sim.server import build_server
-
     kwargs.setdefault('port', 0)
     server = build_server(scenario, pathlib.Path(state_dir), user=user, password=password,
                           **kwargs)
