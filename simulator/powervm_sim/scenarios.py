@@ -45,6 +45,7 @@ from powervm_sim.sriov.scenario import adapters_from_scenario
 BUILTIN_DIR = pathlib.Path(__file__).parent / 'scenarios'
 BUILTINS = ('single', 'redundant', 'two-bridges', 'large', 'novalink-ovs')
 _MAC_RE = re.compile(r'^[0-9A-F]{12}$')
+MACS_PER_HOST = 1 << 24
 _STATES = ('running', 'not activated', 'open firmware', 'error', 'starting')
 
 
@@ -60,20 +61,26 @@ def scenario_path(scenario: str) -> pathlib.Path:
     return path
 
 
-def load_scenario(scenario: str) -> HostState:
-    """Load and validate a built-in scenario name or a YAML file path."""
+def load_scenario(scenario: str, host_number: int = 1) -> HostState:
+    """Load and validate a built-in scenario name or a YAML file path.
+
+    ``host_number`` > 1: the same shape as another host of a many-host simulator, with
+    its own ManagedSystem name, serial and UUID (so its own partition, adapter and
+    bridge UUIDs) and its own range of generated MACs.
+    """
     path = scenario_path(scenario)
     try:
         data = yaml.safe_load(path.read_text(encoding='utf-8'))
     except yaml.YAMLError as e:
         raise ScenarioError(f'scenario {str(path)!r} is not valid YAML: {e}') from e
-    return build_state(data, source=str(path))
+    return build_state(data, source=str(path), host_number=host_number)
 
 
 class _Builder:
-    def __init__(self, data: dict, source: str):
+    def __init__(self, data: dict, source: str, host_number: int = 1):
         self.data = data
         self.source = source
+        self.host_number = host_number
         self.macs: set[str] = set()
         self.state: HostState | None = None
 
@@ -110,7 +117,14 @@ class _Builder:
             memory_mb=sf.get(sysd, 'memory_mb', 'system', int, 524288),
             proc_units=sf.get(sysd, 'proc_units', 'system', int, 24),
             max_partitions=sf.get(sysd, 'max_partitions', 'system', int, 1000))
-        self.state = st = HostState(system=system)
+        if self.host_number > 1:
+            n = self.host_number
+            system.name = f'{system.name}-{n}'
+            system.serial = f'{system.serial[:-3]}{n:03X}'
+            system.uuid = sim_uuid(system.uuid, 'host', n)
+        # Each host of a many-host simulator generates its MACs in its own range.
+        self.state = st = HostState(system=system,
+                                    next_mac=1 + (self.host_number - 1) * MACS_PER_HOST)
         self._vswitches(d)
         self._vioses(d)
         self._bridges(d)
@@ -314,7 +328,7 @@ class _Builder:
             raise ScenarioError(f'sriov: {e}') from e
 
 
-def build_state(data: Any, source: str = '<scenario>') -> HostState:
+def build_state(data: Any, source: str = '<scenario>', host_number: int = 1) -> HostState:
     """Validate a parsed scenario mapping and build the host state."""
     if not isinstance(data, dict):
         raise ScenarioError(f'{source}: a scenario is a mapping, got {type(data).__name__}')
@@ -323,4 +337,4 @@ def build_state(data: Any, source: str = '<scenario>') -> HostState:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ScenarioError(f'{source}: unknown top-level field(s) {unknown}')
-    return _Builder(data, source).build()
+    return _Builder(data, source, host_number).build()
