@@ -29,16 +29,13 @@ from powervm_sim import platform as const
 from powervm_sim import scenario_fields as sf
 from powervm_sim.model import (
     CNA,
-    SEA,
-    Bridge,
     HostState,
     Partition,
     System,
-    Trunk,
     VSwitch,
     sim_uuid,
 )
-from powervm_sim.network import rules
+from powervm_sim.network import scenario as net_scenario
 from powervm_sim.scenario_fields import ScenarioError
 from powervm_sim.sriov.scenario import adapters_from_scenario
 
@@ -228,55 +225,7 @@ class _Builder:
             self._cnas(vios, v, where, 'veas', trunk=False)
 
     def _bridges(self, d: dict) -> None:
-        st = self.state
-        for where, b in sf.items(d, 'bridges', ''):
-            vs = self.vswitch(b.get('vswitch', 0), f'{where}.vswitch')
-            pvid = sf.vlan(b.get('pvid'), f'{where}.pvid')
-            extra = sf.items(b, 'extra_trunks', where)
-            seas = []
-            sea_items = sf.items(b, 'seas', where)
-            if not 1 <= len(sea_items) <= 2:
-                raise ScenarioError(f'{where}.seas: a bridge has 1 SEA or a failover '
-                                    f'pair of 2, got {len(sea_items)}')
-            for i, (sw, s) in enumerate(sea_items):
-                vname = sf.get(s, 'vios', sw, str)
-                vios = next((v for v in st.vioses if v.name == vname), None)
-                if vios is None:
-                    raise ScenarioError(f'{sw}.vios: unknown VIOS {vname!r}')
-                if any(x.vios_uuid == vios.uuid for x in seas):
-                    raise ScenarioError(f'{sw}.vios: both SEAs of a failover pair on {vname!r}')
-                dev = sf.get(s, 'dev_name', sw, str)
-                if any(x.dev_name == dev for x in st.seas_of(vios.uuid)):
-                    raise ScenarioError(f'{sw}.dev_name: {dev!r} already used on {vname}')
-                sea = SEA(dev_name=dev, vios_uuid=vios.uuid, pvid=pvid, trunks=[],
-                          backing_dev=sf.get(s, 'backing_dev', sw, str, 'ent0'),
-                          backing_loc=f'U78CB.001.WZS0{vios.id:03d}-P1-C10-T1',
-                          control_channel=sf.get(s, 'control_channel', sw, str, None),
-                          ha_mode='auto' if len(sea_items) > 1 else 'disabled',
-                          is_primary=(i == 0))
-                bridge_tmp = Bridge(uuid='', seas=[sea])
-                st.bridges.append(bridge_tmp)  # so allocations see this SEA
-                pri = 1 if i == 0 else 2
-                specs = [(pvid, [], sf.get(s, 'trunk_dev', sw, str, None))] + [
-                    (sf.vlan(t.get('pvid'), f'{tw}.pvid'), sf.vlans(t, 'vlans', tw), None)
-                    for tw, t in extra]
-                for tpvid, tvlans, tdev in specs:
-                    sea.trunks.append(Trunk(
-                        slot=st.next_slot(vios), pvid=tpvid, vlans=list(tvlans),
-                        vswitch_id=vs.switch_id,
-                        dev_name=tdev or st.next_dev_name(vios),
-                        mac=self.mac({}, sw), trunk_pri=pri))
-                st.bridges.remove(bridge_tmp)
-                seas.append(sea)
-            bridge = Bridge(uuid=sf.get(b, 'uuid', where, str,
-                                      sim_uuid(st.system.uuid, 'bridge', seas[0].dev_name,
-                                               seas[0].vios_uuid)),
-                            seas=seas,
-                            control_channel_id=sf.get(b, 'control_channel_id', where, int, None))
-            err = rules.check_bridge(bridge, others=st.bridges)
-            if err:
-                raise ScenarioError(f'{where}: {err}')
-            st.bridges.append(bridge)
+        net_scenario.add_bridges(self.state, d, self.vswitch, self.mac)
 
     def _partitions(self, d: dict) -> None:
         st = self.state
