@@ -38,7 +38,7 @@ from neutron_lib.plugins.ml2 import api
 from oslo_log import log
 
 from networking_powervm.common import constants as pvm_const
-from networking_powervm.ml2 import profile as pvm_profile
+from networking_powervm.common import profile as pvm_profile
 
 LOG = log.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from neutron_lib.api.definitions import portbindings
 from neutron_lib.plugins.ml2 import api
 
 from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import profile as pvm_profile
 from networking_powervm.ml2 import mech_pvm_sriov
-from networking_powervm.ml2 import profile as pvm_profile
 
 PORTS = ['U78C9.001.WZS094N-P1-C7-T1', 'U78C9.001.WZS094N-P1-C7-T2']
 VLAN_SEGMENT = base.AgentMechanismVlanTestCase.VLAN_SEGMENTS[1]
