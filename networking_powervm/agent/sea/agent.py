@@ -70,6 +70,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
             raise base.AgentError(f"[AGENT] bridge_mappings: {exc}") from None
         super().__init__(conf, adapter, clock)
         self.bridges: dict[str, sea_map.ResolvedBridge] = {}
+        self.net_bridges: list[Any] = []  # the host's NetBridge wrappers, last read
         self.guard = sea_vlans.VlanGuard()
         self._devices: set[str] = set()
         self._dev_lock = threading.Lock()
@@ -146,6 +147,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
                                     parent_uuid=self.host_uuid)
         vioses = pvm_vios.VIOS.get(self.adapter, xag=[])
         names = {v.uuid.upper(): v.name for v in vioses}
+        self.net_bridges = list(nbs)
         self.bridges = sea_map.resolve_bridges(self.mappings, nbs, names)
         return self.bridges
 
@@ -247,12 +249,15 @@ class SharedEthernetAgent(base.PVMAgentBase):
     def cleanup(self, cnas: list[Any], gen: int) -> dict[str, list[int]]:
         """Remove from each served bridge the VLANs no adapter on its virtual switch uses.
 
-        One update per bridge; VLANs provisioned since the scan (``gen``) are kept.
+        Every adapter's PVID and tagged VLANs are in use (client partitions' trunk
+        adapters too), but the bridges' own SEA trunk adapters. One update per
+        bridge; VLANs provisioned since the scan (``gen``) are kept.
         """
         removed: dict[str, list[int]] = {}
         for nb_uuid in sorted({b.nb_uuid for b in self.bridges.values()}):
             def compute(nb: Any) -> list[int]:
-                in_use = sea_vlans.vlans_of_adapters(cnas, nb.vswitch_id)
+                sea_trunks = sea_vlans.sea_trunk_locations([nb, *self.net_bridges])
+                in_use = sea_vlans.vlans_of_adapters(cnas, nb.vswitch_id, sea_trunks)
                 return sea_vlans.removable_vlans(nb, in_use | self.guard.since(gen))
             try:
                 removed[nb_uuid] = sea_vlans.remove_vlans_from_nb(

@@ -173,8 +173,12 @@ def test_port_update_only_for_served_ports(env):
     assert [r.mac for r in env.agent.queue.pending] == [mac]
 
 
-def cna(mac, pvid, tagged=(), trunk=False):
-    return SimpleNamespace(mac=mac, pvid=pvid, tagged_vlans=list(tagged), is_trunk=trunk)
+def cna(mac, pvid, tagged=(), trunk=False, loc_code=None):
+    return SimpleNamespace(mac=mac, pvid=pvid, tagged_vlans=list(tagged), is_trunk=trunk,
+                           loc_code=loc_code)
+
+
+SEA_TRUNK_LOC = 'U8247.22L.2125D4A-V1-C3'  # the captured bridge's additional trunk adapter
 
 
 def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
@@ -184,7 +188,8 @@ def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
     by_parent = {
         'L1': [cna(os_mac, 1001)],                   # OpenStack port, VLAN 1001
         'L2': [cna(other_mac, 1, [1002])],           # not OpenStack, tags 1002
-        VIOS1: [cna('AAAAAAAAAAAA', 1003), cna('BBBBBBBBBBBB', 4094, [1004], trunk=True)],
+        VIOS1: [cna('AAAAAAAAAAAA', 1003),
+                cna('BBBBBBBBBBBB', 4094, [1004], trunk=True, loc_code=SEA_TRUNK_LOC)],
     }
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
         {'fa:16:3e:00:00:01': details('fa:16:3e:00:00:01', 1001)})
@@ -297,3 +302,19 @@ def test_heal_device_count_keeps_concurrent_plugs_and_drops_stale(env):
     # gone: no adapter on the host any more; unbound: Neutron no longer binds it here.
     assert env.agent._devices == {on_host, concurrent}
     assert env.agent.get_configurations()['devices'] == 2
+
+
+def test_cleanup_keeps_the_vlans_of_a_client_partitions_trunk_adapter(env):
+    """pypowervm's fake_cna.txt: a client partition's trunk adapter, PVID 100, tagged 53-55."""
+    client_trunk = pvmdata.cnas('fake_cna.txt')
+    client_trunk.set_parm_value('VirtualSwitchID', '0')
+    own_trunk = cna('BBBBBBBBBBBB', 4094, [1000, 1001, 1002, 1003, 1004, 53, 100],
+                    trunk=True, loc_code=SEA_TRUNK_LOC)
+    env.nb_get.side_effect = lambda *a, **kw: (
+        bridge(extra=(53, 54, 55, 100, 1001)) if 'uuid' in kw else [bridge()])
+    with mock.patch.object(pvm_net.NetBridge, 'update', autospec=True) as update:
+        removed = env.agent.cleanup([client_trunk, own_trunk], env.agent.guard.mark())
+    assert removed == {NB_UUID: [1000, 1001]}
+    nb = update.call_args[0][0]
+    assert [sorted(t.tagged_vlans) for s in nb.seas for t in s.addl_adpts] == [
+        [53, 54, 55, 100], [53, 54, 55, 100]]
