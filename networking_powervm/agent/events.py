@@ -15,7 +15,7 @@
 NOVA_PVM_VIF custom events (posted by the compute side on plug/unplug) go to
 agent.handle_vif_event as one parsed VifEvent; queue resets go to
 agent.full_resync; everything else to agent.handle_other_event. Malformed
-events are logged and ignored; nothing raises into pypowervm.
+events are logged (bounded) and ignored; nothing raises into pypowervm.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from oslo_log import log as logging
 from pypowervm import adapter as pvm_adpt
 from pypowervm.wrappers import event as pvm_evt
 
-from networking_powervm.common import vif_event
+from networking_powervm.common import logtext, vif_event
 
 LOG = logging.getLogger(__name__)
 
@@ -49,8 +49,10 @@ class AgentEventHandler(pvm_adpt.WrapperEventHandler):
                     resync.add(event.etype)
                 else:
                     self._dispatch(event)
-            except Exception:
-                LOG.exception("Error handling PowerVM event %s", _describe(event))
+            except Exception as exc:
+                LOG.error("Error handling PowerVM event %s: %s", _describe(event),
+                          logtext.error_text(exc))
+                LOG.debug("Event handling failure", exc_info=True)
         if resync:
             LOG.info("PowerVM REST event %s: the event queue was reset; scheduling a full "
                      "resync", '/'.join(sorted(resync)))
@@ -63,8 +65,11 @@ class AgentEventHandler(pvm_adpt.WrapperEventHandler):
         if event.etype == pvm_evt.EventType.CUSTOM_CLIENT_EVENT:
             try:
                 vif = vif_event.parse(event.detail, event.data)
-            except vif_event.EventError as exc:
-                LOG.warning("Ignoring malformed PowerVM event %s: %s", event.eid, exc)
+            except Exception as exc:  # any failure to parse untrusted input: malformed
+                reason = (str(exc) if isinstance(exc, vif_event.EventError)
+                          else logtext.error_text(exc))
+                LOG.warning("Ignoring malformed PowerVM event %s: %s",
+                            logtext.bounded(getattr(event, 'eid', None), quote=False), reason)
                 return
             if vif is not None:
                 self.agent.handle_vif_event(vif)
@@ -73,7 +78,7 @@ class AgentEventHandler(pvm_adpt.WrapperEventHandler):
 
 
 def _describe(event: Any) -> str:
-    try:
-        return str(event)
-    except Exception:
-        return repr(event)
+    """A bounded one-line description of an event (its text is untrusted)."""
+    parts = [f'{name}={logtext.bounded(getattr(event, name, None))}'
+             for name in ('eid', 'etype', 'data', 'detail')]
+    return ' '.join(parts)

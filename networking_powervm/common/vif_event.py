@@ -29,6 +29,7 @@ from typing import Any
 from pypowervm import util as pvm_util
 
 from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import logtext
 
 PROVIDER = pvm_const.EVENT_PROVIDER_NOVA_PVM_VIF
 PLUG = pvm_const.EVENT_ACTION_PLUG
@@ -42,7 +43,7 @@ _SEPARATORS = re.compile(r'[:\-.]')
 
 
 class EventError(ValueError):
-    """A malformed event or value; the message names the bad value."""
+    """A malformed event or value; the message names the (bounded) bad value."""
 
 
 def norm_mac(mac: Any) -> str:
@@ -51,10 +52,10 @@ def norm_mac(mac: Any) -> str:
     Raises EventError naming the value.
     """
     if not isinstance(mac, str):
-        raise EventError(f"MAC {mac!r} is not a string")
+        raise EventError(f"MAC {logtext.bounded(mac)} is not a string")
     bare = _SEPARATORS.sub('', mac.strip()).lower()
     if not _MAC_RE.match(bare):
-        raise EventError(f"invalid MAC address {mac!r}")
+        raise EventError(f"invalid MAC address {logtext.bounded(mac)}")
     return ':'.join(bare[i:i + 2] for i in range(0, 12, 2))
 
 
@@ -82,13 +83,13 @@ class VifEvent:
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise EventError(f"{PROVIDER} event has invalid action "
-                             f"{self.action!r} (expected plug or unplug)")
+                             f"{logtext.bounded(self.action)} (expected plug or unplug)")
         if not isinstance(self.vif_type, str) or not self.vif_type:
             raise EventError(f"{PROVIDER} event has invalid type "
-                             f"{self.vif_type!r}")
+                             f"{logtext.bounded(self.vif_type)}")
         if not self.href or not isinstance(self.href, str):
             raise EventError(f"{PROVIDER} event has no adapter href "
-                             f"(EventData {self.href!r})")
+                             f"(EventData {logtext.bounded(self.href)})")
         object.__setattr__(self, 'mac', norm_mac(self.mac))
 
     @property
@@ -105,21 +106,22 @@ class VifEvent:
 def parse(detail: Any, href: Any) -> VifEvent | None:
     """The VifEvent of a CUSTOM_CLIENT_EVENT; None if it is not a NOVA_PVM_VIF event.
 
-    Raises EventError (naming the bad value) for a malformed NOVA_PVM_VIF event.
+    Raises EventError (naming the bad value, bounded) for a malformed NOVA_PVM_VIF
+    event, whatever made it fail (bad JSON, nesting too deep, wrong types).
     """
     if not detail or not isinstance(detail, str):
         return None
     try:
         body = json.loads(detail)
-    except ValueError as exc:
+    except (ValueError, RecursionError, MemoryError) as exc:
         # Other providers' details need not be JSON; only flag ours.
         if PROVIDER in detail:
-            raise EventError(f"event detail {detail!r} is not valid JSON: "
-                             f"{exc}") from None
+            raise EventError(f"event detail {logtext.bounded(detail)} is not valid JSON: "
+                             f"{logtext.bounded(str(exc), quote=False)}") from None
         return None
     if not isinstance(body, dict) or body.get('provider') != PROVIDER:
         return None
     for key in ('action', 'mac', 'type'):
         if key not in body:
-            raise EventError(f"{PROVIDER} event {detail!r} lacks {key!r}")
+            raise EventError(f"{PROVIDER} event {logtext.bounded(detail)} lacks {key!r}")
     return VifEvent(body['action'], body['mac'], body['type'], href)

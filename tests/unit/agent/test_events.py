@@ -125,3 +125,41 @@ def test_real_event_wrapper_parsed(agent):
     w.set_parm_value('EventType', 'CUSTOM_CLIENT_EVENT')
     events.AgentEventHandler(agent).process([w])
     agent.handle_vif_event.assert_called_once_with(vif_of('plug', 'fa:16:3e:0a:0b:0c'))
+
+
+# ------------------------------------------------ hostile input: bounded, never raised
+
+
+def deep_detail(depth=100_000):
+    return '{"provider": "NOVA_PVM_VIF", "x": ' + '[' * depth + ']' * depth + '}'
+
+
+def test_deeply_nested_detail_is_a_malformed_event(agent, caplog):
+    caplog.set_level(logging.WARNING)
+    events.AgentEventHandler(agent).process([ev('CUSTOM_CLIENT_EVENT', HREF, deep_detail()),
+                                             vif()])
+    assert 'Ignoring malformed PowerVM event' in caplog.text
+    agent.handle_vif_event.assert_called_once_with(vif_of('plug', 'fa:16:3e:0a:0b:0c'))
+    assert all(len(r.getMessage()) < 1000 for r in caplog.records)
+
+
+@pytest.mark.parametrize('body', [
+    {'provider': 'NOVA_PVM_VIF', 'action': 'plug', 'mac': 'x' * 100_000, 'type': 'pvm_sea'},
+    {'provider': 'NOVA_PVM_VIF', 'action': 'y' * 100_000, 'mac': 'FA163E0A0B0C',
+     'type': 'pvm_sea'},
+    {'provider': 'NOVA_PVM_VIF', 'action': 'plug', 'type': 'pvm_sea', 'pad': 'z' * 100_000},
+])
+def test_what_is_logged_of_a_large_bad_event_is_bounded(agent, caplog, body):
+    caplog.set_level(logging.DEBUG)
+    events.AgentEventHandler(agent).process([
+        ev('CUSTOM_CLIENT_EVENT', HREF, json.dumps(body), eid='e' * 50_000)])
+    agent.handle_vif_event.assert_not_called()
+    assert 'Ignoring malformed PowerVM event' in caplog.text
+    assert max(len(r.getMessage()) for r in caplog.records) < 1000
+
+
+def test_an_agent_failure_logs_the_event_bounded(agent, caplog):
+    agent.handle_vif_event.side_effect = RuntimeError('boom')
+    events.AgentEventHandler(agent).process([vif(pad='p' * 100_000)])
+    assert 'Error handling PowerVM event' in caplog.text and 'boom' in caplog.text
+    assert max(len(r.getMessage()) for r in caplog.records) < 2000

@@ -44,6 +44,19 @@ def test_norm_mac_rejects_and_names_value(raw):
         vif_event.norm_mac(raw)
 
 
+def test_norm_mac_error_is_bounded():
+    with pytest.raises(vif_event.EventError) as err:
+        vif_event.norm_mac('x' * 100_000)
+    assert len(str(err.value)) < 300
+
+
+def test_deep_json_is_a_malformed_event_not_a_recursion_error():
+    deep = '{"provider": "NOVA_PVM_VIF", "x": ' + '[' * 100_000 + ']' * 100_000 + '}'
+    with pytest.raises(vif_event.EventError, match='not valid JSON') as err:
+        vif_event.parse(deep, HREF)
+    assert len(str(err.value)) < 1000
+
+
 def test_built_detail_parses_back_to_the_same_event():
     event = vif_event.VifEvent('unplug', 'FA-16-3E-0A-0B-0C', pvm_const.VIF_TYPE_PVM_SRIOV, HREF)
     assert json.loads(event.detail()) == {'provider': 'NOVA_PVM_VIF', 'action': 'unplug',
