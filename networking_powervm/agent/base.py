@@ -36,12 +36,12 @@ from neutron_lib.agent import constants as agent_consts
 from neutron_lib.agent import topics
 from oslo_config import cfg
 from oslo_log import log as logging
-from oslo_messaging import Target
 from pypowervm import adapter as pvm_adpt
 from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import partition as pvm_partition
 from pypowervm.wrappers import managed_system as pvm_ms
 
+from networking_powervm.agent import config as pvm_config
 from networking_powervm.agent import events as pvm_events
 from networking_powervm.agent import neutron_rpc, workers
 from networking_powervm.agent import provision as prov
@@ -55,20 +55,8 @@ class AgentError(Exception):
     """A start-up error with an operator-readable message."""
 
 
-class RpcCallbacks:
-    """Neutron RPC endpoint (q-agent-notifier-port-update) forwarding to the agent."""
-
-    target = Target(version='1.4')
-
-    def __init__(self, agent: PVMAgentBase) -> None:
-        self._agent = agent
-
-    def port_update(self, context: Any, **kwargs: Any) -> None:
-        try:
-            self._agent.port_update(context, **kwargs)
-        except Exception:
-            LOG.exception("Error handling port_update for port %s",
-                          (kwargs.get('port') or {}).get('id'))
+class ConfigError(AgentError):
+    """An invalid option value; the message names the option and the value."""
 
 
 class PVMAgentBase:
@@ -80,6 +68,10 @@ class PVMAgentBase:
 
     def __init__(self, conf: cfg.ConfigOpts, adapter: pvm_adpt.Adapter | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        try:
+            pvm_config.validate(conf)  # before connecting: a bad option fails fast
+        except pvm_config.InvalidOption as exc:
+            raise ConfigError(str(exc)) from None
         self.conf = conf
         self.host: str = conf.host
         self.clock = clock
@@ -102,7 +94,7 @@ class PVMAgentBase:
             'agent_type': self.AGENT_TYPE,
             'start_flag': True,
         }
-        self.workers = workers.Workers()
+        self.workers = workers.Workers(restart_delay=conf.AGENT.exception_interval)
         self._heal_now = threading.Event()
         self._event_listener: Any = None
         self._event_handler: pvm_events.AgentEventHandler | None = None
@@ -169,7 +161,8 @@ class PVMAgentBase:
             self.wait_for_vioses()
             self.setup()
             self._setup_rpc()
-            self.start_thread('heartbeat', self._heartbeat_loop)
+            if self.conf.AGENT.report_interval:
+                self.start_thread('heartbeat', self._heartbeat_loop)
             self._start_event_listener()
             self.start_thread('heal', self._heal_loop)
             self.start_thread('provision', self.provision_loop)
@@ -256,12 +249,10 @@ class PVMAgentBase:
     def _setup_rpc(self) -> None:
         consumers = [[topics.PORT, topics.UPDATE]]
         self.connection = agent_rpc.create_consumers(
-            [RpcCallbacks(self)], topics.AGENT, consumers, start_listening=False)
+            [neutron_rpc.RpcCallbacks(self)], topics.AGENT, consumers, start_listening=False)
 
     def _heartbeat_loop(self) -> None:
         interval = self.conf.AGENT.report_interval
-        if not interval:
-            return
         self.report_state()
         while not self.wait(interval):
             self.report_state()

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The agents' view of Neutron: port details and status by MAC, ports bound to the host.
+"""The agents' side of Neutron's RPC: port details and status, bound ports, port_update.
 
 ML2 accepts MACs as device ids. Calls are chunked so that one RPC never
 carries more than RPC_CHUNK devices.
@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from oslo_log import log as logging
+from oslo_messaging import Target
 
 from networking_powervm.common import logtext, vif_event
 
@@ -90,3 +91,19 @@ class NeutronPorts:
             failed = result.get('failed_devices_up', []) + result.get('failed_devices_down', [])
             if failed:
                 LOG.warning("Neutron failed to update the status of devices %s", failed)
+
+
+class RpcCallbacks:
+    """Neutron RPC endpoint (q-agent-notifier-port-update) forwarding to the agent."""
+
+    target = Target(version='1.4')
+
+    def __init__(self, agent: Any) -> None:
+        self._agent = agent
+
+    def port_update(self, context: Any, **kwargs: Any) -> None:
+        try:
+            self._agent.port_update(context, **kwargs)
+        except Exception:
+            LOG.exception("Error handling port_update for port %s",
+                          (kwargs.get('port') or {}).get('id'))

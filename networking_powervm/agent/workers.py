@@ -10,11 +10,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The agent's threads: a shared stop event, named daemon threads, SIGTERM.
+"""The agent's threads: a shared stop event, supervised daemon threads, SIGTERM.
 
 Every long-running job of an agent (heartbeat, heal, provisioning, ...) runs
-in a thread started here; stop() wakes every wait() at once and join() waits
-for the threads to end.
+in a thread started here. No thread dies silently: one that raises, or returns
+while the agent is not stopping, is logged at ERROR and started again after
+restart_delay seconds. stop() wakes every wait() at once and join() waits for
+the threads to end.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 
 from oslo_log import log as logging
 
+from networking_powervm.common import logtext
+
 LOG = logging.getLogger(__name__)
 
 # Seconds stop() waits for each thread to end.
@@ -35,7 +39,8 @@ JOIN_TIMEOUT = 2
 class Workers:
     """Threads sharing one stop event."""
 
-    def __init__(self) -> None:
+    def __init__(self, restart_delay: float = 5) -> None:
+        self.restart_delay = restart_delay
         self._stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -52,11 +57,28 @@ class Workers:
         return self._stop_event.wait(seconds)
 
     def start(self, name: str, target: Callable[[], None]) -> threading.Thread:
-        """Start a daemon thread (joined by join())."""
-        thread = threading.Thread(target=target, name=name, daemon=True)
+        """Start a supervised daemon thread running ``target`` until stop() (joined by join())."""
+        thread = threading.Thread(target=self._supervise, args=(name, target), name=name,
+                                  daemon=True)
         self._threads.append(thread)
         thread.start()
         return thread
+
+    def _supervise(self, name: str, target: Callable[[], None]) -> None:
+        while True:
+            try:
+                target()
+            except Exception as exc:
+                LOG.error("Thread %s died: %s; restarting it in %s seconds", name,
+                          logtext.error_text(exc), self.restart_delay)
+                LOG.debug("Thread %s failure", name, exc_info=True)
+            else:
+                if self.stopped:
+                    return
+                LOG.error("Thread %s ended unexpectedly; restarting it in %s seconds", name,
+                          self.restart_delay)
+            if self.wait(self.restart_delay):
+                return
 
     def stop(self) -> None:
         """Wake every wait(); thread- and signal-safe."""

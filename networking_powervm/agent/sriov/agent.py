@@ -31,7 +31,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from neutron_lib.api.definitions import portbindings
@@ -42,68 +41,12 @@ from pypowervm.wrappers import iocard as pvm_card
 from pypowervm.wrappers import logical_partition as pvm_lpar
 
 from networking_powervm.agent import base
-from networking_powervm.agent import config as pvm_config
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent.sriov import mappings as pvm_mappings
 from networking_powervm.common import constants as pvm_const
 from networking_powervm.common import logtext, vif_event
-from networking_powervm.common import profile as pvm_profile
 
 LOG = logging.getLogger(__name__)
-
-
-class ConfigError(base.AgentError):
-    """An invalid option value; the message names the option and the value."""
-
-
-def _raw_value(conf: cfg.ConfigOpts, group: str, name: str) -> Any:
-    """The option's text as written in the config files (best effort, for messages)."""
-    try:
-        value, _loc = conf._namespace._get_file_value([(group, name)])
-        return value[-1] if isinstance(value, list) and value else value
-    except Exception:
-        return '<unknown>'
-
-
-def validate_conf(conf: cfg.ConfigOpts) -> None:
-    """Check the SR-IOV options; a ConfigError names the option and the value as written.
-
-    oslo.config checks types and ranges; here also: vnic_required_vfs may not be
-    empty, vnic_vf_capacity must be a finite number with at most 4 decimals.
-    """
-    group = pvm_config.AGENT_GROUP
-    for name in ('vnic_required_vfs', 'vnic_vf_capacity'):
-        try:
-            getattr(conf.AGENT, name)
-        except cfg.Error as exc:
-            reason = str(exc).rpartition('is not valid: ')[2] or str(exc)
-            raise ConfigError(f"Invalid [{group}] {name} = {_raw_value(conf, group, name)}: "
-                              f"{reason}") from None
-    if conf.AGENT.vnic_required_vfs is None:  # "vnic_required_vfs =" in a file
-        raise ConfigError(f"Invalid [{group}] vnic_required_vfs = "
-                          f"{_shown(conf, group, 'vnic_required_vfs', None)}: "
-                          "must be an integer of at least 1")
-    capacity = conf.AGENT.vnic_vf_capacity
-    if capacity is None:
-        return
-    shown = _shown(conf, group, 'vnic_vf_capacity', capacity)
-    dec = Decimal(str(capacity))
-    if not dec.is_finite():  # oslo's range check lets NaN through
-        raise ConfigError(f"Invalid [{group}] vnic_vf_capacity = {shown}: "
-                          "not a number between 0.0 and 1.0")
-    if pvm_profile.decimal_places(dec) > pvm_profile.CAPACITY_DECIMALS:
-        raise ConfigError(
-            f"Invalid [{group}] vnic_vf_capacity = {shown}: at most "
-            f"{pvm_profile.CAPACITY_DECIMALS} decimal places are allowed")
-
-
-def _shown(conf: cfg.ConfigOpts, group: str, name: str, value: Any) -> str:
-    """The value as the operator wrote it, else its parsed form ('' for empty)."""
-    raw = _raw_value(conf, group, name)
-    if raw == '<unknown>' or raw is None:
-        return repr('') if value is None else str(value)
-    raw = str(raw)
-    return repr(raw) if raw.strip() == '' else raw
 
 
 def _event_detail(event: Any) -> str:
@@ -124,7 +67,6 @@ class SRIOVAgent(base.PVMAgentBase):
 
     def __init__(self, conf: cfg.ConfigOpts, adapter: pvm_adpt.Adapter | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        validate_conf(conf)  # before connecting: a bad option fails fast
         self._mappings: dict[str, list[str]] = {}
         self._mappings_lock = threading.Lock()
         super().__init__(conf, adapter, clock)

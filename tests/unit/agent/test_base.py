@@ -22,7 +22,7 @@ import pytest
 from neutron_lib import constants as n_const
 from neutron_lib.agent import constants as agent_consts
 
-from networking_powervm.agent import base
+from networking_powervm.agent import base, neutron_rpc
 from networking_powervm.agent import provision as prov
 from networking_powervm.common import vif_event
 from tests.unit.agent import fakes
@@ -205,7 +205,7 @@ def test_setup_error_aborts_run_and_cleans_up(conf, rpc):
 
 def test_port_update_endpoint_never_raises(agent):
     agent.port_update = mock.Mock(side_effect=RuntimeError('x'))
-    base.RpcCallbacks(agent).port_update(None, port={'id': 'p1'})
+    neutron_rpc.RpcCallbacks(agent).port_update(None, port={'id': 'p1'})
     agent.port_update.assert_called_once_with(None, port={'id': 'p1'})
 
 

@@ -112,7 +112,7 @@ def test_identity():
 
 
 def test_capacity_with_five_decimals_refused_before_connecting(host):
-    with pytest.raises(sriov_agent.ConfigError) as err:
+    with pytest.raises(sriov_agent.base.ConfigError) as err:
         make_agent(host, vnic_vf_capacity=0.12345)
     assert 'vnic_vf_capacity' in str(err.value) and '0.12345' in str(err.value)
     host.sys_get.assert_not_called()
@@ -129,8 +129,8 @@ def test_capacity_with_four_decimals_accepted(host):
                                   'vnic_required_vfs = two'])
 def test_out_of_range_values_from_file_refused(tmp_path, line):
     conf = conf_from_file(tmp_path, f'[AGENT]\n{line}\n')
-    with pytest.raises(sriov_agent.ConfigError) as err:
-        sriov_agent.validate_conf(conf)
+    with pytest.raises(pvm_config.InvalidOption) as err:
+        pvm_config.validate(conf)
     assert f'Invalid [AGENT] {line}: ' in str(err.value)
 
 
@@ -145,14 +145,14 @@ def test_out_of_range_values_from_file_refused(tmp_path, line):
 ])
 def test_values_oslo_lets_through_refused_naming_the_text(tmp_path, line, shown, reason):
     conf = conf_from_file(tmp_path, f'[AGENT]\n{line}\n')
-    with pytest.raises(sriov_agent.ConfigError) as err:
-        sriov_agent.validate_conf(conf)
+    with pytest.raises(pvm_config.InvalidOption) as err:
+        pvm_config.validate(conf)
     assert f'Invalid [AGENT] {shown}: {reason}' in str(err.value)
 
 
 def test_trailing_zero_within_four_decimals_accepted(tmp_path):
     conf = conf_from_file(tmp_path, '[AGENT]\nvnic_vf_capacity = 0.12340\n')
-    sriov_agent.validate_conf(conf)
+    pvm_config.validate(conf)
     assert conf.AGENT.vnic_vf_capacity == 0.1234
 
 
