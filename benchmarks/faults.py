@@ -102,7 +102,7 @@ def table(results: list[RunResult], scenario: str, agent: str) -> PrettyTable:
     """One agent on one scenario: a row per fault."""
     t = PrettyTable(['fault', 'runs', 'ports wrong (stale ACTIVE/not ACTIVE)',
                      'VLANs wrongly removed',
-                     'VLANs left unused', 'crashes (died/tb)', 'not converged',
+                     'VLANs left unused', 'crashes (died/tb)', 'not settled', 'flaps',
                      'recovery s min/med/max'])
     t.align = 'r'
     t.align['fault'] = 'l'
@@ -119,7 +119,7 @@ def table(results: list[RunResult], scenario: str, agent: str) -> PrettyTable:
                    sum(a.vlans_unused for a in rs) if sea else '-',
                    f'{sum(a.crashed for a in rs)} ({sum(a.died for a in rs)}/'
                    f'{sum(a.tracebacks > 0 for a in rs)})',
-                   sum(a.recovery is None for a in rs),
+                   sum(not a.settled for a in rs), sum(a.flaps for a in rs),
                    _secs([a.recovery for a in rs if a.recovery is not None])])
     return t
 
@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     results: list[RunResult] = []
+    errors: list[str] = []
     stack = NeutronStack(workdir / 'neutron')
     log(f'starting Neutron in {workdir}')
     stopped_early = ''
@@ -159,7 +160,14 @@ def main(argv: list[str] | None = None) -> int:
                         if time.monotonic() - t0 > args.budget:
                             stopped_early = f'budget of {args.budget:.0f}s used'
                             break
-                        result = host.run(FAULTS[fault])
+                        try:
+                            result = host.run(FAULTS[fault])
+                        except Exception as exc:  # a harness or stack failure: say so, go on
+                            log(f'{scenario} {fault} run {run + 1}: the run itself failed: '
+                                f'{type(exc).__name__}: {exc}')
+                            errors.append(f'{scenario} {fault}: {exc}')
+                            host.repair()
+                            continue
                         results.append(result)
                         log(_summary(result, run + 1, args.runs))
                         if args.verbose:
@@ -183,17 +191,20 @@ def main(argv: list[str] | None = None) -> int:
                 print(table(results, scenario, agent))
     print(f'\n{len(results)} runs in {time.monotonic() - t0:.0f}s; logs in {workdir}'
           + (f'; stopped early: {stopped_early}' if stopped_early else ''))
+    for err in errors:
+        print(f'run failed (not in the tables): {err}')
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
     wrong = any(a.ports_wrong or a.vlans_removed or a.vlans_unused or a.crashed
-                or a.recovery is None for r in results for a in r.agents.values())
-    return 1 if wrong or stopped_early else 0
+                or not a.settled for r in results for a in r.agents.values())
+    return 1 if wrong or stopped_early or errors else 0
 
 
 def _summary(r: RunResult, run: int, runs: int) -> str:
     parts = []
     for agent, a in r.agents.items():
-        rec = f'{a.recovery:.1f}s' if a.recovery is not None else 'NOT converged'
+        rec = f'held after {a.recovery:.1f}s' if a.recovery is not None else 'never held'
+        rec += f', {a.flaps} flaps, ' + ('settled' if a.settled else 'NOT settled')
         parts.append(f'{agent}: {a.ports_wrong} ports wrong, {a.vlans_removed} VLANs removed, '
                      f'{a.vlans_unused} left, died={a.died}, tb={a.tracebacks}, {rec}')
     return (f'{r.scenario} {r.fault} run {run}/{runs} ({r.seconds:.0f}s'

@@ -79,12 +79,23 @@ class AgentResult:
     vlans_unused: int = 0
     died: bool = False
     tracebacks: int = 0
-    recovery: float | None = None      # seconds from fault end; None: never held
+    recovery: float | None = None      # fault end -> invariant first held; None: never
+    flaps: int = 0                     # times it broke again after holding
+    settled: bool = False              # held through a heal pass at the end
     violations: list[str] = field(default_factory=list)
 
     @property
     def crashed(self) -> bool:
         return self.died or self.tracebacks > 0
+
+
+@dataclass
+class Convergence:
+    """How one agent's part of the invariant behaved after the fault ended."""
+
+    first_hold: float | None = None    # seconds after the fault ended; None: never
+    flaps: int = 0                     # times it broke again after holding
+    settled: bool = False              # held to the end, through a heal pass
 
 
 @dataclass
@@ -336,35 +347,43 @@ class FaultHost:
         return inv.check_host(self.neutron, self.sim, self.host, MAPPINGS, baseline=baseline)
 
     def wait_converged(self, since: float, baseline: inv.HostState | None = None
-                       ) -> tuple[inv.Report, dict[str, float | None]]:
+                       ) -> tuple[inv.Report, dict[str, Convergence]]:
         """Poll until the invariant held for a heal interval (+2 s) or the deadline.
 
-        Returns the last report and, per agent, when its part started holding for
-        good (seconds after ``since``; None if it did not hold at the end).
+        Returns the last report and, per agent, when its part first held (seconds
+        after ``since``), how often it broke again, and whether it held to the end
+        for a heal interval + 2 s (a heal pass ran over the converged state).
         """
         settle = self.heal_interval + 2
         deadline = since + self.heal_interval + self.grace
-        held_since: dict[str, float | None] = dict.fromkeys((inv.SEA, inv.SRIOV))
+        conv = {a: Convergence() for a in (inv.SEA, inv.SRIOV)}
+        held_since: dict[str, float | None] = dict.fromkeys(conv)
         while True:
             now = time.monotonic()
             try:
                 report = self.check(baseline)
             except Exception as exc:  # Neutron API restarting: not yet converged
                 report = inv.Report([inv.Violation('unreadable', f'check failed: {exc}')])
-            for agent in held_since:
+            for agent, c in conv.items():
                 ok = not report.of(agent) and not report.of(None, ['unreadable'])
                 if not ok:
+                    if held_since[agent] is not None:
+                        c.flaps += 1
                     held_since[agent] = None
                 elif held_since[agent] is None:
                     held_since[agent] = now
+                    if c.first_hold is None:
+                        c.first_hold = max(0.0, now - since)
             if report.holds and all(t is not None and now - t >= settle
                                     for t in held_since.values()):
                 break
             if now >= deadline:
                 break
             time.sleep(self.poll)
-        return report, {a: (max(0.0, t - since) if t is not None else None)
-                        for a, t in held_since.items()}
+        for agent, c in conv.items():
+            t = held_since[agent]
+            c.settled = t is not None and time.monotonic() - t >= settle - self.poll
+        return report, conv
 
     # ------------------------------------------------------------ one run
     def run(self, fault: Fault, plugs: int = 2, unplugs: int = 2) -> RunResult:
@@ -382,7 +401,7 @@ class FaultHost:
         ctx = RunContext(self, new_ports, victims)
         fault.inject(ctx)
         t_end = time.monotonic()
-        report, recovery = self.wait_converged(t_end, baseline)
+        report, conv = self.wait_converged(t_end, baseline)
         results = {}
         for agent, proc in self.agents.items():
             found = report.of(agent)
@@ -398,10 +417,28 @@ class FaultHost:
                 died=not proc.running,
                 tracebacks=_count(proc.log_file, offsets[agent][0], TRACEBACK)
                 + _count(proc.out_file, offsets[agent][1], TRACEBACK),
-                recovery=recovery[agent], violations=[str(v) for v in found])
+                recovery=conv[agent].first_hold, flaps=conv[agent].flaps,
+                settled=conv[agent].settled, violations=[str(v) for v in found])
         self._forget(ctx.unplugged)
         return RunResult(self.scenario, fault.name, results, ctx.lost,
                          start_report.holds, time.monotonic() - t0)
+
+    def repair(self) -> None:
+        """After a run that raised: every process back (simulator, stack, agents)."""
+        assert self.sim is not None
+        if self.sim.proc is not None and self.sim.proc.poll() is not None:
+            self.sim.restart_process()
+        self.sim.admin('DELETE', 'fault')
+        for name, proc in list(self.stack._procs.items()):
+            if proc.poll() is not None:
+                respawn_stack_process(self.stack, name)
+        for proc in self.agents.values():
+            if not proc.running:
+                proc.start().wait_alive(self.neutron, timeout=120)
+        # Adapters the run may have left half-known: keep only those still on the host.
+        state = inv.host_state_from_snapshot(self.sim.admin('GET', 'state'))
+        macs = {a.mac for a in state.adapters} | state.vnic_macs
+        self.plugged = [p for p in self.plugged if inv.norm_mac(p.mac) in macs]
 
     def _forget(self, unplugged: list[Plugged]) -> None:
         """Delete the Neutron ports of unplugged adapters (as Nova does when a VM goes)."""

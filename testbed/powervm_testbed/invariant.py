@@ -29,8 +29,9 @@ For every Neutron port bound to the host (after a fault and one heal interval):
   except the bridge PVID and the primary load group's (``vlan_unused``).
 
 ``check`` is pure (hand-built states in unit tests); ``host_state_from_snapshot``
-reads the simulator's admin ``GET state`` (never faulted), ``neutron_ports`` the
-Neutron API. ``check_host`` ties them together.
+reads the simulator's admin ``GET state`` (never faulted), ``host_state_from_pypowervm``
+any PowerVM REST API (a real NovaLink too), ``neutron_ports`` the Neutron API.
+``check_host`` ties them together.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from pypowervm.wrappers import iocard
+from pypowervm.wrappers import logical_partition as pvm_lpar
+from pypowervm.wrappers import managed_system as pvm_ms
+from pypowervm.wrappers import network as pvm_net
+from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 ACTIVE, DOWN = 'ACTIVE', 'DOWN'
 SEA, SRIOV = 'sea', 'sriov'
@@ -321,6 +328,45 @@ def host_state_from_snapshot(snap: Mapping[str, Any]) -> HostState:
         bridges.append(Bridge(b['uuid'], seas, int(b['vswitch_id']), int(b['pvid']),
                               tuple(frozenset(per_sea[s]) for s in seas),
                               frozenset(protected), frozenset(trunks), frozenset(pvids)))
+    return HostState(tuple(adapters), frozenset(vnics), tuple(bridges))
+
+
+def _pvm_adapter(partition: str, cna: Any, on_vios: bool) -> Adapter:
+    return Adapter(partition, norm_mac(cna.mac), cna.pvid,
+                   tuple(int(v) for v in cna.tagged_vlans or ()), cna.vswitch_id,
+                   bool(cna.is_trunk), on_vios, getattr(cna, 'dev_name', '') or '')
+
+
+def host_state_from_pypowervm(adapter: Any) -> HostState:
+    """A HostState read with pypowervm (a real NovaLink, or the simulator over REST)."""
+    host_uuid = pvm_ms.System.get(adapter)[0].uuid
+    adapters: list[Adapter] = []
+    vnics: set[str] = set()
+    for lpar in pvm_lpar.LPAR.get(adapter):
+        adapters += [_pvm_adapter(lpar.name, c, False)
+                     for c in pvm_net.CNA.get(adapter, parent=lpar)]
+        vnics.update(norm_mac(v.mac) for v in iocard.VNIC.get(
+            adapter, parent_type=pvm_lpar.LPAR, parent_uuid=lpar.uuid))
+    names = {}
+    for vios in pvm_vios.VIOS.get(adapter, xag=[]):
+        names[vios.uuid.upper()] = vios.name
+        adapters += [_pvm_adapter(vios.name, c, True)
+                     for c in pvm_net.CNA.get(adapter, parent=vios)]
+    bridges = []
+    for nb in pvm_net.NetBridge.get(adapter, parent_type=pvm_ms.System, parent_uuid=host_uuid):
+        seas, per_sea, trunks, protected = [], [], set(), {int(nb.pvid)}
+        for sea in nb.seas:
+            vios = names.get(str(sea.vio_uri or '').rstrip('/').rsplit('/', 1)[-1].upper(), '')
+            seas.append((vios, sea.dev_name))
+            tas = [t for t in [sea.primary_adpt, *sea.addl_adpts] if t is not None]
+            per_sea.append(frozenset(int(v) for t in tas for v in t.tagged_vlans))
+            trunks.update((vios, t.dev_name) for t in tas)
+            if sea.primary_adpt is not None:
+                protected.add(int(sea.primary_adpt.pvid))
+                protected.update(int(v) for v in sea.primary_adpt.tagged_vlans)
+        pvids = frozenset(int(lg.pvid) for lg in nb.load_grps)
+        bridges.append(Bridge(nb.uuid, tuple(seas), int(nb.vswitch_id), int(nb.pvid),
+                              tuple(per_sea), frozenset(protected), frozenset(trunks), pvids))
     return HostState(tuple(adapters), frozenset(vnics), tuple(bridges))
 
 
