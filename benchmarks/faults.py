@@ -207,7 +207,8 @@ def _summary(r: RunResult, run: int, runs: int) -> str:
         rec += f', {a.flaps} flaps, ' + ('settled' if a.settled else 'NOT settled')
         parts.append(f'{agent}: {a.ports_wrong} ports wrong, {a.vlans_removed} VLANs removed, '
                      f'{a.vlans_unused} left, died={a.died}, tb={a.tracebacks}, {rec}')
-    return (f'{r.scenario} {r.fault} run {run}/{runs} ({r.seconds:.0f}s'
+    return (f'{r.scenario} {r.fault} run {run}/{runs} ({r.seconds:.0f}s, {r.injected} '
+            f'requests faulted, {r.lost_unplugs} unplug events lost'
             + ('' if r.clean_start else ', dirty start') + '): ' + '; '.join(parts))
 
 

@@ -106,6 +106,7 @@ class RunResult:
     fault: str
     agents: dict[str, AgentResult]
     lost_unplugs: int = 0
+    injected: int = 0                  # requests the simulator answered with a fault
     clean_start: bool = True
     seconds: float = 0.0
 
@@ -399,7 +400,9 @@ class FaultHost:
                    + self.rand.sample([p for p in self.plugged if p.agent == inv.SRIOV], 1))
         baseline = inv.host_state_from_snapshot(self.sim.admin('GET', 'state'))
         ctx = RunContext(self, new_ports, victims)
+        injected = self._injected()
         fault.inject(ctx)
+        injected = max(0, self._injected() - injected)
         t_end = time.monotonic()
         report, conv = self.wait_converged(t_end, baseline)
         results = {}
@@ -420,8 +423,12 @@ class FaultHost:
                 recovery=conv[agent].first_hold, flaps=conv[agent].flaps,
                 settled=conv[agent].settled, violations=[str(v) for v in found])
         self._forget(ctx.unplugged)
-        return RunResult(self.scenario, fault.name, results, ctx.lost,
+        return RunResult(self.scenario, fault.name, results, ctx.lost, injected,
                          start_report.holds, time.monotonic() - t0)
+
+    def _injected(self) -> int:
+        assert self.sim is not None
+        return sum(self.sim.admin('GET', 'stats')['faults']['injected'].values())
 
     def repair(self) -> None:
         """After a run that raised: every process back (simulator, stack, agents)."""
@@ -499,6 +506,7 @@ class Fault:
     name: str
     inject: Callable[[RunContext], None]
     what: str
+    storm: bool = False                # the simulator answers requests with faults
 
 
 def _storm(kind: str, fraction: float, scope: str | None = None
@@ -560,12 +568,14 @@ def _stack_kill(name: str) -> Callable[[RunContext], None]:
 
 
 FAULTS: dict[str, Fault] = {f.name: f for f in (
-    Fault('412-storm', _storm('412', 0.6), '60% of writes answer 412 for a heal interval + 3s'),
+    Fault('412-storm', _storm('412', 0.6), '60% of writes answer 412 for a heal interval + '
+          '3s', True),
     Fault('vios-busy', _storm('busy', 0.6), '60% of requests answer VIOS busy for a heal '
-          'interval + 3s'),
-    Fault('503', _storm('503', 0.6), '60% of requests answer 503 for a heal interval + 3s'),
+          'interval + 3s', True),
+    Fault('503', _storm('503', 0.6), '60% of requests answer 503 for a heal interval + 3s',
+          True),
     Fault('dropped', _storm('drop', 0.4), '40% of connections dropped for a heal interval + '
-          '3s'),
+          '3s', True),
     Fault('session-expiry', _expire_sessions, 'every session expired before and after'),
     Fault('event-overflow', _event_overflow, 'unplug events lost, queues overflow '
           '(MISSING_EVENTS)'),

@@ -435,12 +435,19 @@ class Report:
                 if (agent is None or v.agent == agent) and (kinds is None or v.kind in kinds)]
 
 
-def check_host(neutron: PortLister, sim: StateReader, host: str,
+def read_host(source: StateReader | Any) -> HostState:
+    """The host's state from a simulator handle (admin API) or a pypowervm Adapter."""
+    if hasattr(source, 'admin'):
+        return host_state_from_snapshot(source.admin('GET', 'state'))
+    return host_state_from_pypowervm(source)
+
+
+def check_host(neutron: PortLister, source: StateReader | Any, host: str,
                mappings: str | Mapping[str, str] | None, *,
                baseline: HostState | None = None, cleanup: bool = True,
                strict: bool = True) -> Report:
-    """Read Neutron's ports of ``host`` and the simulator's state; check the invariant."""
+    """Read Neutron's ports of ``host`` and the host (see read_host); check the invariant."""
     ports = neutron_ports(neutron, host)
-    state = host_state_from_snapshot(sim.admin('GET', 'state'))
+    state = read_host(source)
     return Report(check(ports, state, mappings, baseline=baseline, cleanup=cleanup,
                         strict=strict), ports, state)

@@ -270,6 +270,24 @@ def test_neutron_ports_of_our_vif_types_with_their_segment() -> None:
                      inv.Port('b', MAC2, 'DOWN', inv.SRIOV, True, 'vlan', 'default', 100)]
 
 
+class FakeSim:
+    """A simulator handle whose admin ``GET state`` answers SNAPSHOT."""
+
+    def admin(self, method: str, action: str, **args: object) -> dict:
+        assert (method, action) == ('GET', 'state')
+        return SNAPSHOT
+
+
+def test_check_host_reads_neutron_and_the_simulator() -> None:
+    report = inv.check_host(FakeNeutron(), FakeSim(), 'h1', MAPPINGS)
+    # Port b's vNIC is on the host but it is DOWN; VLAN 200 is on one SEA, unused.
+    assert not report.holds
+    assert kinds(report.violations) == [(inv.PORT_STATUS, 'b', None),
+                                        (inv.VLAN_UNUSED, None, 200)]
+    assert report.of(inv.SRIOV)[0].expected == 'ACTIVE'
+    assert [p.id for p in report.ports] == ['a', 'b']
+
+
 def test_violation_reads_as_one_line() -> None:
     v = inv.Violation(inv.PORT_STATUS, 'no vNIC', inv.SRIOV, 'p1', 'DOWN', 'ACTIVE')
     assert str(v) == 'port_status: port p1, expected DOWN, actual ACTIVE (no vNIC)'
