@@ -35,6 +35,8 @@ from pypowervm import exceptions as pvm_exc
 from pypowervm.helpers import log_helper as pvm_log
 from pypowervm.helpers import vios_busy as pvm_busy
 
+from networking_powervm.common import logtext
+
 LOG = logging.getLogger(__name__)
 
 # Logon attempts on connection errors before giving up (exception_interval apart).
@@ -134,10 +136,11 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
         except pvm_exc.ConnectionError as exc:
             if attempt >= tries:
                 raise SessionError(f"Cannot connect to the PowerVM REST API at {where} "
-                                   f"after {tries} attempts: {_reason(exc)}{trust}") from None
+                                   f"after {tries} attempts: {logtext.error_text(exc)}{trust}"
+                                   ) from None
             LOG.warning("Cannot connect to the PowerVM REST API at %s (attempt %d of %d): "
-                        "%s%s; retrying in %d seconds", where, attempt, tries, _reason(exc),
-                        trust, interval)
+                        "%s%s; retrying in %d seconds", where, attempt, tries,
+                        logtext.error_text(exc), trust, interval)
             sleep(interval)
         except pvm_exc.HttpError as exc:
             status = getattr(exc.response, 'status', None)
@@ -145,7 +148,7 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
                                f"(HTTP {status}); check [powervm] username/password") from None
         except pvm_exc.Error as exc:
             raise SessionError(f"Logon to the PowerVM REST API at {where} failed: "
-                               f"{_reason(exc)}{trust}") from None
+                               f"{logtext.error_text(exc)}{trust}") from None
         except ValueError as exc:
             raise SessionError(f"Invalid [powervm] configuration: {exc}") from None
     raise SessionError(f"Cannot connect to the PowerVM REST API at {where}")  # tries < 1
@@ -159,7 +162,3 @@ def build_adapter(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
     return pvm_adpt.Adapter(session, helpers=[pvm_log.log_helper,
                                               pvm_busy.vios_busy_retry_helper])
 
-
-def _reason(exc: Exception) -> str:
-    """Exception text (pypowervm puts method and URL there, never the request body)."""
-    return f"{type(exc).__name__}: {exc}"

@@ -19,6 +19,7 @@ method   action             does
 GET      stats              request counts, sessions, event queues, faults
 DELETE   stats              reset the request counts
 GET      state              the host snapshot (``powervm-sim inspect``)
+GET      hosts              the URLs of every host this process serves
 GET      fault              armed faults
 POST     fault              arm a fault (kind, count|fraction+seconds, ...)
 DELETE   fault              clear every fault
@@ -141,6 +142,7 @@ _ACTIONS: dict[tuple[str, str], Callable[[Any, dict], dict]] = {
     ('GET', 'stats'): _stats,
     ('DELETE', 'stats'): _reset_stats,
     ('GET', 'state'): lambda server, args: server.snapshot(),
+    ('GET', 'hosts'): lambda server, args: {'hosts': list(server.peers)},
     ('GET', 'fault'): lambda server, args: server.faults.describe(),
     ('POST', 'fault'): _arm_fault,
     ('DELETE', 'fault'): _clear_faults,

@@ -16,24 +16,18 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
-import logging
 import os
 import pathlib
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
+from powervm_sim import commands, scenarios
 from powervm_sim import events as sim_events
 from powervm_sim import faults as sim_faults
-from powervm_sim import httpd, scenarios
-from powervm_sim import inspect as sim_inspect
+from powervm_sim import hosts as sim_hosts
 from powervm_sim import latency as sim_latency
 from powervm_sim import server as server_mod
 from powervm_sim import sessions as sim_sessions
-from powervm_sim.client import AdminError, admin_call
-from powervm_sim.resources import SimHost
 
 # Environment variable that may carry the password (not visible in the process list).
 PASSWORD_ENV = 'POWERVM_SIM_PASSWORD'
@@ -121,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help='address to listen on (default: %(default)s)')
     serve.add_argument('--port', type=_port, default=12080,
                        help='TCP port; 0 picks a free one (default: %(default)s)')
+    serve.add_argument('--hosts', type=positive_arg(int), default=1,
+                       help='serve this many hosts of the scenario, host n on port PORT+n-1, '
+                            'each its own ManagedSystem, state, events and sessions '
+                            f'(at most {sim_hosts.MAX_HOSTS}; default: %(default)s)')
     serve.add_argument('--scenario', default='single',
                        help=f'built-in name ({", ".join(scenarios.BUILTINS)}) or a YAML file')
     serve.add_argument('--state-dir', type=pathlib.Path, required=True,
@@ -203,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     ovf.add_argument('--max-queue', type=positive_arg(int),
                      help='set the events per queue before MISSING_EVENTS instead')
     for name, text in (('expire-sessions', 'invalidate every session'),
+                       ('hosts', 'the URLs of every host the simulator serves'),
                        ('cache-cleared', 'send CACHE_CLEARED to every event queue'),
                        ('restart', 'in-process restart: sessions and event queues dropped'),
                        ('stats', 'request counts, sessions, event queues, faults'),
@@ -218,102 +217,8 @@ def _remote_args(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
                         help=f'default: ${PASSWORD_ENV}')
     parser.add_argument('--cacert', help='CA/cert file to verify an https simulator')
-
-
-def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level,
-                        format='%(asctime)s %(levelname)s %(name)s %(message)s')
-    try:
-        server = server_mod.build_server(
-            args.scenario, args.state_dir, user=args.user, password=args.password,
-            bind=args.host, port=args.port, tls=args.tls, latency=args.latency,
-            poll_timeout=args.poll_timeout, max_queue=args.max_queue,
-            idle_timeout=args.session_idle_timeout, max_sessions=args.max_sessions,
-            body_timeout=args.body_timeout, max_event_apps=args.max_event_apps,
-            event_app_idle=args.event_app_idle)
-    except httpd.ListenError as exc:
-        print(f'powervm-sim serve: {exc.strerror}', file=sys.stderr)
-        return 1
-    for spec in args.fault:
-        server.faults.arm(**spec)
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.httpd.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server.write_server_json()
-    print(f'powervm-sim listening on {server.url}', flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.events.close()
-        server.httpd.server_close()
-        server.save()
-        print('powervm-sim stopped; state saved', flush=True)
-    return 0
-
-
-def _admin(args: argparse.Namespace) -> int:
-    verify = args.cacert or False
-    action, body, method = args.action, {}, 'POST'
-    if action == 'fault':
-        if args.clear:
-            method = 'DELETE'
-        else:
-            if not args.kind:
-                print('powervm-sim admin fault: give a KIND or --clear', file=sys.stderr)
-                return 2
-            body = {k: v for k, v in {'kind': args.kind, 'count': args.count,
-                                      'fraction': args.fraction, 'seconds': args.seconds,
-                                      'scope': args.scope, 'resource': args.resource,
-                                      }.items() if v is not None}
-    elif action == 'latency':
-        body = {'profile': args.profile, **({'scale': args.scale} if args.scale else {})}
-    elif action == 'relabel':
-        body = {'location_code': args.location_code, 'label': args.label}
-    elif action == 'overflow-events' and args.max_queue:
-        body = {'max_queue': args.max_queue}
-    elif action in ('stats', 'state'):
-        method = 'GET'
-    try:
-        result = admin_call(args.url, args.user, args.password, method, action, verify=verify,
-                            **body)
-    except AdminError as exc:
-        print(f'powervm-sim admin: {exc}', file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f'powervm-sim admin: cannot reach {args.url}: {exc}', file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=2, default=str))
-    return 0
-
-
-def _inspect(args: argparse.Namespace) -> int:
-    if args.url:
-        if not (args.user and args.password):
-            print('powervm-sim inspect: --url needs --user and --password', file=sys.stderr)
-            return 2
-        try:
-            snap = admin_call(args.url, args.user, args.password, 'GET', 'state',
-                              verify=args.cacert or False)
-        except (AdminError, OSError) as exc:
-            print(f'powervm-sim inspect: {exc}', file=sys.stderr)
-            return 1
-    elif args.state_dir:
-        if not args.state_dir.is_dir():
-            print(f'powervm-sim inspect: no such state dir {str(args.state_dir)!r}',
-                  file=sys.stderr)
-            return 2
-        snap = SimHost.load(args.scenario, args.state_dir).snapshot()
-    else:
-        print('powervm-sim inspect: give --state-dir DIR or --url URL', file=sys.stderr)
-        return 2
-    print(json.dumps(snap, indent=2, default=str) if args.json else sim_inspect.render(snap))
-    return 0
+    parser.add_argument('--all-hosts', action='store_true',
+                        help='every host the simulator at --url serves (serve --hosts N)')
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -324,10 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f'{args.command}: --password (or ${PASSWORD_ENV}) is required')
     try:
         if args.command == 'serve':
-            return _serve(args)
+            return commands.serve(args)
         if args.command == 'admin':
-            return _admin(args)
-        return _inspect(args)
+            return commands.admin(args)
+        return commands.inspect(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f'powervm-sim {args.command}: {exc}', file=sys.stderr)
         return 2

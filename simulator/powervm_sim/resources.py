@@ -54,13 +54,15 @@ class SimHost:
         self.base_url = 'http://127.0.0.1:12080'
 
     @classmethod
-    def load(cls, scenario: str, state_dir: pathlib.Path | None) -> SimHost:
-        """Host from ``state_dir``'s saved state if there is one, else from the scenario."""
+    def load(cls, scenario: str, state_dir: pathlib.Path | None,
+             host_number: int = 1) -> SimHost:
+        """Host from ``state_dir``'s saved state if there is one, else from the scenario
+        (``host_number``: which host of a many-host simulator, see scenarios.load_scenario)."""
         if state_dir is not None:
             saved = persistence.load(pathlib.Path(state_dir))
             if saved is not None:
                 return cls(saved, state_dir)
-        host = cls(scenarios.load_scenario(scenario), state_dir)
+        host = cls(scenarios.load_scenario(scenario, host_number), state_dir)
         host.save()
         return host
 

@@ -29,22 +29,20 @@ from powervm_sim import platform as const
 from powervm_sim import scenario_fields as sf
 from powervm_sim.model import (
     CNA,
-    SEA,
-    Bridge,
     HostState,
     Partition,
     System,
-    Trunk,
     VSwitch,
     sim_uuid,
 )
-from powervm_sim.network import rules
+from powervm_sim.network import scenario as net_scenario
 from powervm_sim.scenario_fields import ScenarioError
 from powervm_sim.sriov.scenario import adapters_from_scenario
 
 BUILTIN_DIR = pathlib.Path(__file__).parent / 'scenarios'
 BUILTINS = ('single', 'redundant', 'two-bridges', 'large', 'novalink-ovs')
 _MAC_RE = re.compile(r'^[0-9A-F]{12}$')
+MACS_PER_HOST = 1 << 24
 _STATES = ('running', 'not activated', 'open firmware', 'error', 'starting')
 
 
@@ -60,20 +58,26 @@ def scenario_path(scenario: str) -> pathlib.Path:
     return path
 
 
-def load_scenario(scenario: str) -> HostState:
-    """Load and validate a built-in scenario name or a YAML file path."""
+def load_scenario(scenario: str, host_number: int = 1) -> HostState:
+    """Load and validate a built-in scenario name or a YAML file path.
+
+    ``host_number`` > 1: the same shape as another host of a many-host simulator, with
+    its own ManagedSystem name, serial and UUID (so its own partition, adapter and
+    bridge UUIDs) and its own range of generated MACs.
+    """
     path = scenario_path(scenario)
     try:
         data = yaml.safe_load(path.read_text(encoding='utf-8'))
     except yaml.YAMLError as e:
         raise ScenarioError(f'scenario {str(path)!r} is not valid YAML: {e}') from e
-    return build_state(data, source=str(path))
+    return build_state(data, source=str(path), host_number=host_number)
 
 
 class _Builder:
-    def __init__(self, data: dict, source: str):
+    def __init__(self, data: dict, source: str, host_number: int = 1):
         self.data = data
         self.source = source
+        self.host_number = host_number
         self.macs: set[str] = set()
         self.state: HostState | None = None
 
@@ -110,7 +114,14 @@ class _Builder:
             memory_mb=sf.get(sysd, 'memory_mb', 'system', int, 524288),
             proc_units=sf.get(sysd, 'proc_units', 'system', int, 24),
             max_partitions=sf.get(sysd, 'max_partitions', 'system', int, 1000))
-        self.state = st = HostState(system=system)
+        if self.host_number > 1:
+            n = self.host_number
+            system.name = f'{system.name}-{n}'
+            system.serial = f'{system.serial[:-3]}{n:03X}'
+            system.uuid = sim_uuid(system.uuid, 'host', n)
+        # Each host of a many-host simulator generates its MACs in its own range.
+        self.state = st = HostState(system=system,
+                                    next_mac=1 + (self.host_number - 1) * MACS_PER_HOST)
         self._vswitches(d)
         self._vioses(d)
         self._bridges(d)
@@ -214,55 +225,7 @@ class _Builder:
             self._cnas(vios, v, where, 'veas', trunk=False)
 
     def _bridges(self, d: dict) -> None:
-        st = self.state
-        for where, b in sf.items(d, 'bridges', ''):
-            vs = self.vswitch(b.get('vswitch', 0), f'{where}.vswitch')
-            pvid = sf.vlan(b.get('pvid'), f'{where}.pvid')
-            extra = sf.items(b, 'extra_trunks', where)
-            seas = []
-            sea_items = sf.items(b, 'seas', where)
-            if not 1 <= len(sea_items) <= 2:
-                raise ScenarioError(f'{where}.seas: a bridge has 1 SEA or a failover '
-                                    f'pair of 2, got {len(sea_items)}')
-            for i, (sw, s) in enumerate(sea_items):
-                vname = sf.get(s, 'vios', sw, str)
-                vios = next((v for v in st.vioses if v.name == vname), None)
-                if vios is None:
-                    raise ScenarioError(f'{sw}.vios: unknown VIOS {vname!r}')
-                if any(x.vios_uuid == vios.uuid for x in seas):
-                    raise ScenarioError(f'{sw}.vios: both SEAs of a failover pair on {vname!r}')
-                dev = sf.get(s, 'dev_name', sw, str)
-                if any(x.dev_name == dev for x in st.seas_of(vios.uuid)):
-                    raise ScenarioError(f'{sw}.dev_name: {dev!r} already used on {vname}')
-                sea = SEA(dev_name=dev, vios_uuid=vios.uuid, pvid=pvid, trunks=[],
-                          backing_dev=sf.get(s, 'backing_dev', sw, str, 'ent0'),
-                          backing_loc=f'U78CB.001.WZS0{vios.id:03d}-P1-C10-T1',
-                          control_channel=sf.get(s, 'control_channel', sw, str, None),
-                          ha_mode='auto' if len(sea_items) > 1 else 'disabled',
-                          is_primary=(i == 0))
-                bridge_tmp = Bridge(uuid='', seas=[sea])
-                st.bridges.append(bridge_tmp)  # so allocations see this SEA
-                pri = 1 if i == 0 else 2
-                specs = [(pvid, [], sf.get(s, 'trunk_dev', sw, str, None))] + [
-                    (sf.vlan(t.get('pvid'), f'{tw}.pvid'), sf.vlans(t, 'vlans', tw), None)
-                    for tw, t in extra]
-                for tpvid, tvlans, tdev in specs:
-                    sea.trunks.append(Trunk(
-                        slot=st.next_slot(vios), pvid=tpvid, vlans=list(tvlans),
-                        vswitch_id=vs.switch_id,
-                        dev_name=tdev or st.next_dev_name(vios),
-                        mac=self.mac({}, sw), trunk_pri=pri))
-                st.bridges.remove(bridge_tmp)
-                seas.append(sea)
-            bridge = Bridge(uuid=sf.get(b, 'uuid', where, str,
-                                      sim_uuid(st.system.uuid, 'bridge', seas[0].dev_name,
-                                               seas[0].vios_uuid)),
-                            seas=seas,
-                            control_channel_id=sf.get(b, 'control_channel_id', where, int, None))
-            err = rules.check_bridge(bridge, others=st.bridges)
-            if err:
-                raise ScenarioError(f'{where}: {err}')
-            st.bridges.append(bridge)
+        net_scenario.add_bridges(self.state, d, self.vswitch, self.mac)
 
     def _partitions(self, d: dict) -> None:
         st = self.state
@@ -314,7 +277,7 @@ class _Builder:
             raise ScenarioError(f'sriov: {e}') from e
 
 
-def build_state(data: Any, source: str = '<scenario>') -> HostState:
+def build_state(data: Any, source: str = '<scenario>', host_number: int = 1) -> HostState:
     """Validate a parsed scenario mapping and build the host state."""
     if not isinstance(data, dict):
         raise ScenarioError(f'{source}: a scenario is a mapping, got {type(data).__name__}')
@@ -323,4 +286,4 @@ def build_state(data: Any, source: str = '<scenario>') -> HostState:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ScenarioError(f'{source}: unknown top-level field(s) {unknown}')
-    return _Builder(data, source).build()
+    return _Builder(data, source, host_number).build()

@@ -128,6 +128,8 @@ class SimServer:
         self.port = self.httpd.server_address[1]
         self.events.base_url = self.url
         self._thread: threading.Thread | None = None
+        # Every host this process serves (hosts.py sets it), for the admin API's ``hosts``.
+        self.peers: list[str] = [self.url]
 
     # -- lifecycle ---------------------------------------------------------
     @property
@@ -295,19 +297,22 @@ class SimServer:
 
 
 def build_server(scenario: str, state_dir: pathlib.Path | None, *, user: str, password: str,
+                 host_number: int = 1, listener: httpd.HTTPServer | None = None,
                  **kwargs: Any) -> SimServer:
     """A SimServer around ``SimHost.load(scenario, state_dir)`` (restart reloads it).
 
     It listens first: a port in use (httpd.ListenError) leaves the state untouched.
+    ``host_number``: which host of a many-host simulator (hosts.py).
     """
-    listener = httpd.listen(kwargs.get('bind', '127.0.0.1'), kwargs.get('port', 0))
+    if listener is None:
+        listener = httpd.listen(kwargs.get('bind', '127.0.0.1'), kwargs.get('port', 0))
     try:
         state = pathlib.Path(state_dir) if state_dir else None
         if state is not None:
             state.mkdir(parents=True, exist_ok=True)
 
         def load() -> Any:
-            return SimHost.load(scenario, state)
+            return SimHost.load(scenario, state, host_number)
 
         return SimServer(load(), user=user, password=password, state_dir=state,
                          reload_host=load, listener=listener, **kwargs)

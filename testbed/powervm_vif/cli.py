@@ -22,14 +22,14 @@ import urllib.parse
 from collections.abc import Sequence
 from importlib import metadata
 
-from networking_powervm.common import constants as const
+from networking_powervm.common import constants as pvm_const
+from networking_powervm.common.vif_event import norm_mac
 from powervm_vif import partition
-from powervm_vif.events import normalize_mac
 
 
 def _mac(value: str) -> str:
     try:
-        return normalize_mac(value)
+        return norm_mac(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -47,7 +47,7 @@ def _int_in(what: str, low: int, high: int):
     return parse
 
 
-_vlan = _int_in('VLAN', const.MIN_VLAN, const.MAX_VLAN)
+_vlan = _int_in('VLAN', pvm_const.MIN_VLAN, pvm_const.MAX_VLAN)
 _port = _int_in('port', 1, 65535)
 
 
