@@ -217,8 +217,8 @@ class PVMAgentBase:
         drain() waits up to exception_interval for a request, then also returns
         the plugs waiting for Neutron: they are retried at that pace.
         """
-        interval = self.conf.AGENT.exception_interval
         while not self.stopped:
+            interval = self.conf.AGENT.exception_interval  # mutable (SIGHUP)
             batch = self.queue.drain(timeout=interval)
             if not batch or self.stopped:
                 continue
@@ -258,9 +258,10 @@ class PVMAgentBase:
             self.report_state()
 
     def _heal_loop(self) -> None:
-        interval = self.conf.AGENT.heal_and_optimize_interval
-        retry = self.conf.AGENT.exception_interval
         while not self.stopped:
+            # Read each pass: both are mutable (SIGHUP).
+            interval = self.conf.AGENT.heal_and_optimize_interval
+            retry = self.conf.AGENT.exception_interval
             self._heal_now.clear()
             started = time.monotonic()
             try:

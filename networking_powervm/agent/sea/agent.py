@@ -81,6 +81,9 @@ class SharedEthernetAgent(base.PVMAgentBase):
             self.resolve_bridges()
         except sea_map.MappingError as exc:
             raise base.AgentError(f"[AGENT] bridge_mappings: {exc}") from None
+        for physnet, bridge in sorted(self.bridges.items()):
+            LOG.info("Bridge mapping: physical network %s -> SEA %s (Network Bridge %s)",
+                     physnet, bridge.sea_dev, bridge.nb_uuid)
 
     def get_configurations(self) -> dict:
         return {
