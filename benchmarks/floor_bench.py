@@ -616,6 +616,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--timeout', type=float, default=400, help='per batch / heal (s)')
     p.add_argument('--workdir', type=Path, help='keep everything here (default: a temp dir)')
     p.add_argument('--json', type=Path, help='write the figures to this JSON file')
+    p.add_argument('--timelines-of', type=Path, metavar='JSON',
+                   help='only print the timelines (and their attribution) of a --json file')
     args = p.parse_args(argv)
     if args.repeats < 1 or args.large_ports < 1:
         p.error('--repeats and --large-ports must be positive')
@@ -624,6 +626,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.timelines_of:
+        saved = json.loads(args.timelines_of.read_text())
+        print(f'timelines of: {saved["command"]}')
+        print_timelines([Figures(w['name'], timeline=[tuple(t) for t in w['timeline']])
+                         for w in saved['workloads']])
+        return 0
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix='floor-bench-'))
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
