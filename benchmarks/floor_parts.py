@@ -55,9 +55,14 @@ class NeutronFloor:
 
     def __init__(self, reporter: Any) -> None:
         from neutron.agent import rpc as agent_rpc
+        from neutron.conf import service as service_conf
+        from neutron_lib import rpc as lib_rpc
         from neutron_lib.agent import topics
 
         self.reporter = reporter  # its open transport is neutron-lib's global one
+        # neutron-lib's backing-off client reads rpc_response_max_timeout after a
+        # timeout; without it a timed-out call raises NoSuchOptError instead of retrying.
+        lib_rpc.TRANSPORT.conf.register_opts(service_conf.RPC_EXTRA_OPTS)
         self.rpc = agent_rpc.PluginApi(topics.PLUGIN)
         self.calls: Counter[str] = Counter()
 
