@@ -84,6 +84,9 @@ class PVMAgentBase:
         self.neutron = neutron_rpc.NeutronPorts(self.plugin_rpc, self.context,
                                                 self.agent_id, self.host)
         self.queue = prov.ProvisionQueue(clock=clock)
+        # Held while provisioning (the provision thread, a heal's status changes).
+        self.provision_lock = threading.Lock()
+        self.recent_events = prov.RecentEvents(clock)
         self.connection: Any = None
         self._report_lock = threading.Lock()
         self.agent_state: dict[str, Any] = {
@@ -148,7 +151,14 @@ class PVMAgentBase:
         if event.vif_type != self.VIF_TYPE:
             LOG.debug("Ignoring %s event for VIF type %s", event.action, event.vif_type)
             return
-        self.queue.add(prov.ProvisionRequest.from_event(event, self.clock))
+        request = prov.ProvisionRequest.from_event(event, self.clock)
+        self.recent_events.record(request)
+        self.queue.add(request)
+
+    def superseded(self, mac: str, since: float) -> bool:
+        """True if a VIF event for ``mac`` came at or after ``since`` (e.g. a heal's scan):
+        its request decides the port's status, not the heal's view."""
+        return self.recent_events.newer(mac, since)
 
     def start_thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
         """Start a daemon thread tracked by the agent (joined on stop)."""
@@ -223,7 +233,8 @@ class PVMAgentBase:
             if not batch or self.stopped:
                 continue
             try:
-                outcome = self.provision(batch)
+                with self.provision_lock:
+                    outcome = self.provision(batch)
             except Exception as exc:
                 LOG.error("Provisioning of %d request(s) failed: %s; retrying in %s seconds",
                           len(batch), logtext.error_text(exc), interval)

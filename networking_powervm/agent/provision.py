@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from neutron_lib import constants as n_const
 from oslo_log import log as logging
 
 from networking_powervm.common import constants as pvm_const
@@ -181,11 +182,67 @@ class ProvisionQueue:
                     self._wait_timeout)
 
 
+class RecentEvents:
+    """When the last VIF event of each MAC came (kept PORT_WAIT_TIMEOUT seconds)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._times: dict[str, float] = {}
+
+    def record(self, request: ProvisionRequest) -> None:
+        with self._lock:
+            self._times[request.mac] = request.created_at
+
+    def newer(self, mac: str, since: float) -> bool:
+        """True if an event for ``mac`` came at or after ``since``."""
+        with self._lock:
+            horizon = self._clock() - pvm_const.PORT_WAIT_TIMEOUT
+            for old in [m for m, t in self._times.items() if t < horizon]:
+                del self._times[old]
+            return self._times.get(mac, float('-inf')) >= since
+
+
 @dataclass
 class Outcome:
     """What provisioning one batch did, and what is left for the base to retry."""
 
     up: set[str] = field(default_factory=set)        # MACs marked ACTIVE
     down: set[str] = field(default_factory=set)      # MACs marked DOWN
+    unchanged: set[str] = field(default_factory=set)  # served, status already right
     waiting: list[ProvisionRequest] = field(default_factory=list)  # port unknown to Neutron
     failed: list[ProvisionRequest] = field(default_factory=list)   # retried after a back-off
+
+
+@dataclass
+class HealPlan:
+    """What a heal pass does with the ports Neutron binds to the host."""
+
+    healthy: list[str] = field(default_factory=list)  # right already: Neutron not asked
+    to_plug: list[str] = field(default_factory=list)  # adapter on the host, status not right
+    to_down: list[str] = field(default_factory=list)  # no adapter on the host, not DOWN
+
+
+def plan_heal(on_host: set[str], bound: dict[str, dict], superseded: Callable[[str], bool],
+              admin_aware: bool = True) -> HealPlan:
+    """Sort the bound ports (MAC -> Neutron port dict) by what their status needs.
+
+    A port whose adapter is on the host should be ACTIVE (DOWN if administratively
+    down and ``admin_aware``), any other port DOWN. Ports with a request newer than
+    the heal's scan (``superseded``) are left to that request.
+    """
+    plan = HealPlan()
+    for mac in sorted(bound):
+        if superseded(mac):
+            continue
+        port = bound[mac]
+        status = port.get('status')
+        if mac not in on_host:
+            if status != n_const.PORT_STATUS_DOWN:
+                plan.to_down.append(mac)
+            continue
+        want = (n_const.PORT_STATUS_DOWN
+                if admin_aware and not port.get('admin_state_up', True)
+                else n_const.PORT_STATUS_ACTIVE)
+        (plan.healthy if status == want else plan.to_plug).append(mac)
+    return plan
