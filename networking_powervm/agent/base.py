@@ -84,8 +84,9 @@ class PVMAgentBase:
         self.neutron = neutron_rpc.NeutronPorts(self.plugin_rpc, self.context,
                                                 self.agent_id, self.host)
         self.queue = prov.ProvisionQueue(clock=clock)
-        # Held while provisioning (the provision thread, a heal's status changes).
-        self.provision_lock = threading.Lock()
+        # Held by the agents around their port status changes (the provision thread's
+        # and a heal's), so that a heal never undoes a newer request.
+        self.provision_lock = threading.RLock()
         self.recent_events = prov.RecentEvents(clock)
         self.connection: Any = None
         self._report_lock = threading.Lock()
@@ -156,9 +157,10 @@ class PVMAgentBase:
         self.queue.add(request)
 
     def superseded(self, mac: str, since: float) -> bool:
-        """True if a VIF event for ``mac`` came at or after ``since`` (e.g. a heal's scan):
-        its request decides the port's status, not the heal's view."""
-        return self.recent_events.newer(mac, since)
+        """True if a request for ``mac`` is queued, or its VIF event came or was provisioned
+        at or after ``since`` (a heal's scan): that request decides the port's status, not
+        the heal's view."""
+        return self.recent_events.newer(mac, since) or self.queue.has(mac)
 
     def start_thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
         """Start a daemon thread tracked by the agent (joined on stop)."""
@@ -232,14 +234,17 @@ class PVMAgentBase:
             batch = self.queue.drain(timeout=interval)
             if not batch or self.stopped:
                 continue
+            macs = {r.mac for r in batch}
+            self.recent_events.touch(macs, self.clock())
             try:
-                with self.provision_lock:
-                    outcome = self.provision(batch)
+                outcome = self.provision(batch)
             except Exception as exc:
                 LOG.error("Provisioning of %d request(s) failed: %s; retrying in %s seconds",
                           len(batch), logtext.error_text(exc), interval)
                 LOG.debug("Provisioning failure", exc_info=True)
                 outcome = prov.Outcome(failed=batch)
+            finally:
+                self.recent_events.touch(macs, self.clock())
             self._retry(outcome, interval)
 
     # ------------------------------------------------------------ internals

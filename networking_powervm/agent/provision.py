@@ -152,6 +152,11 @@ class ProvisionQueue:
             self._closed = True
             self._cond.notify_all()
 
+    def has(self, mac: str) -> bool:
+        """True if a request for ``mac`` is pending or waiting for a retry."""
+        with self._cond:
+            return any(k[0] == mac for k in (*self._pending, *self._retry))
+
     @property
     def pending(self) -> list[ProvisionRequest]:
         with self._cond:
@@ -183,7 +188,7 @@ class ProvisionQueue:
 
 
 class RecentEvents:
-    """When the last VIF event of each MAC came (kept PORT_WAIT_TIMEOUT seconds)."""
+    """When each MAC's last VIF event came or was provisioned (kept PORT_WAIT_TIMEOUT s)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -191,11 +196,17 @@ class RecentEvents:
         self._times: dict[str, float] = {}
 
     def record(self, request: ProvisionRequest) -> None:
+        """A request of an event came."""
+        self.touch([request.mac], request.created_at)
+
+    def touch(self, macs: Iterable[str], at: float) -> None:
+        """These MACs' requests are being (or were just) provisioned at ``at``."""
         with self._lock:
-            self._times[request.mac] = request.created_at
+            for mac in macs:
+                self._times[mac] = max(at, self._times.get(mac, at))
 
     def newer(self, mac: str, since: float) -> bool:
-        """True if an event for ``mac`` came at or after ``since``."""
+        """True if an event for ``mac`` came, or was provisioned, at or after ``since``."""
         with self._lock:
             horizon = self._clock() - pvm_const.PORT_WAIT_TIMEOUT
             for old in [m for m, t in self._times.items() if t < horizon]:

@@ -113,7 +113,8 @@ class SharedEthernetAgent(base.PVMAgentBase):
         plugs = self._lookup_ports([r for r in batch if r.action == prov.PLUG], outcome)
         by_bridge = self._group_by_bridge([*plugs, *healthy], outcome, quiet)
         self._ensure_vlans(by_bridge, outcome, quiet)
-        self._report(outcome)
+        self._report(outcome, {r.mac: r.created_at for r in batch
+                               if r.origin is prov.Origin.HEAL})
         return outcome
 
     def heal(self) -> None:
@@ -133,9 +134,8 @@ class SharedEthernetAgent(base.PVMAgentBase):
         on_host = {vif_event.norm_mac(cna.mac) for cna in client_cnas if not cna.is_trunk}
         # Only Neutron ports bound here: the host's other adapters are not ours.
         bound = self.neutron.bound_ports(portbindings.VNIC_NORMAL)
-        with self.provision_lock:
-            plan = prov.plan_heal(on_host, bound, lambda m: self.superseded(m, scanned_at))
-            outcome = self._heal_ports(plan, bound, scanned_at)
+        plan = prov.plan_heal(on_host, bound, lambda m: self.superseded(m, scanned_at))
+        outcome = self._heal_ports(plan, bound, scanned_at)
         # Forget devices gone from the host or from Neutron since the scan started;
         # devices the provision thread brought up meanwhile were not in ``known``.
         stale = known - (on_host & set(bound))
@@ -149,15 +149,38 @@ class SharedEthernetAgent(base.PVMAgentBase):
     def _heal_ports(self, plan: prov.HealPlan, bound: dict[str, dict],
                     scanned_at: float) -> prov.Outcome:
         """Provision the plan: one pass, one bridge update per bridge; lost unplugs DOWN."""
-        requests = [prov.ProvisionRequest.healed(mac, scanned_at)
-                    for mac in sorted(plan.healthy + plan.to_plug)]
-        if plan.to_down:
-            LOG.info("Heal: %d port(s) bound here have no adapter on the host any more; "
-                     "marking them down: %s", len(plan.to_down), plan.to_down)
-            self.neutron.update([], plan.to_down)
-            with self._dev_lock:
-                self._devices.difference_update(plan.to_down)
-        return self.provision(requests)
+        healthy = self._ports_from_networks(plan.healthy, bound, plan.to_plug)
+        requests = [prov.ProvisionRequest.healed(mac, scanned_at) for mac in plan.to_plug]
+        with self.provision_lock:  # decided now: no newer request can come in between
+            down = [m for m in plan.to_down if not self.superseded(m, scanned_at)]
+            if down:
+                LOG.info("Heal: %d port(s) bound here have no adapter on the host any more; "
+                         "marking them down: %s", len(down), down)
+                self.neutron.update([], down)
+        with self._dev_lock:
+            self._devices.difference_update(down)
+        return self.provision(requests, healthy)
+
+    def _ports_from_networks(self, macs: list[str], bound: dict[str, dict],
+                             fallback: list[str]) -> Plugs:
+        """SeaPorts of healthy ports from their networks (no status change in Neutron).
+
+        A port whose network has no single VLAN segment goes to ``fallback``
+        (asked by device details, as a plug).
+        """
+        nets: dict[str, dict] = {}
+        found: Plugs = []
+        for mac in macs:
+            port = bound[mac]
+            net_id = port.get('network_id')
+            if net_id not in nets:
+                nets[net_id] = self.neutron.network(net_id)
+            try:
+                found.append((prov.ProvisionRequest.healed(mac, 0.0),
+                              sea_ports.SeaPort.from_network(mac, port, nets[net_id])))
+            except sea_ports.UnusablePort:
+                fallback.append(mac)
+        return found
 
     # ------------------------------------------------------------ bridges
     def resolve_bridges(self) -> dict[str, sea_map.ResolvedBridge]:
@@ -182,16 +205,20 @@ class SharedEthernetAgent(base.PVMAgentBase):
                         outcome: prov.Outcome) -> None:
         unplugs = sorted({r.mac for r in batch if r.action == prov.UNPLUG})
         if unplugs:
-            self.neutron.update([], unplugs)
+            with self.provision_lock:
+                self.neutron.update([], unplugs)
             with self._dev_lock:
                 self._devices.difference_update(unplugs)
 
     def _lookup_ports(self, plugs: list[prov.ProvisionRequest],
                       outcome: prov.Outcome) -> Plugs:
         """Neutron's view of each plugged port; unknown ports wait, unusable ones are logged."""
-        if not plugs:
-            return []
-        known = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
+        with self.provision_lock:  # a heal's plug yields to any newer request
+            plugs = [r for r in plugs if r.origin is not prov.Origin.HEAL
+                     or not self.superseded(r.mac, r.created_at)]
+            if not plugs:
+                return []
+            known = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
         found: Plugs = []
         for req in plugs:
             det = known.get(req.mac)
@@ -237,12 +264,20 @@ class SharedEthernetAgent(base.PVMAgentBase):
             for _req, port in plugs:
                 (outcome.unchanged if port.mac in quiet else outcome.up).add(port.mac)
 
-    def _report(self, outcome: prov.Outcome) -> None:
-        """Tell Neutron which ports are down (admin) and up; count them as served."""
-        if outcome.down:
-            self.neutron.update([], sorted(outcome.down))
-        if outcome.up:
-            self.neutron.update(sorted(outcome.up), [])
+    def _report(self, outcome: prov.Outcome, heal_since: dict[str, float]) -> None:
+        """Tell Neutron which ports are down (admin) and up; count them as served.
+
+        A heal's port (``heal_since``: MAC -> its scan's start) with a newer request
+        is left to that request.
+        """
+        with self.provision_lock:
+            for mac in [m for m in heal_since if self.superseded(m, heal_since[m])]:
+                outcome.up.discard(mac)
+                outcome.down.discard(mac)
+            if outcome.down:
+                self.neutron.update([], sorted(outcome.down))
+            if outcome.up:
+                self.neutron.update(sorted(outcome.up), [])
         with self._dev_lock:
             self._devices.update(outcome.down | outcome.up | outcome.unchanged)
 

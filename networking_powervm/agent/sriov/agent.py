@@ -136,6 +136,10 @@ class SRIOVAgent(base.PVMAgentBase):
 
     def provision(self, batch: list[prov.ProvisionRequest]) -> prov.Outcome:
         """Mark unplugged ports down and plugged ports Neutron knows up; the rest wait."""
+        with self.provision_lock:
+            return self._mark(batch)
+
+    def _mark(self, batch: list[prov.ProvisionRequest]) -> prov.Outcome:
         outcome = prov.Outcome()
         outcome.down = {r.mac for r in batch if r.action == prov.UNPLUG}
         if outcome.down:
@@ -162,10 +166,9 @@ class SRIOVAgent(base.PVMAgentBase):
         with self.provision_lock:
             plan = prov.plan_heal(on_host, bound, lambda m: self.superseded(m, scanned_at),
                                   admin_aware=False)
-            up = sorted(plan.healthy + plan.to_plug)
-            if up:
-                LOG.info("Heal: marking %d SR-IOV port(s) up", len(up))
-                self.neutron.update(up, [])
+            if plan.to_plug:
+                LOG.info("Heal: marking %d SR-IOV port(s) up", len(plan.to_plug))
+                self.neutron.update(plan.to_plug, [])
             if plan.to_down:
                 LOG.info("Heal: marking %d SR-IOV port(s) down (no vNIC on the host): %s",
                          len(plan.to_down), plan.to_down)

@@ -360,6 +360,37 @@ def test_heal_marks_down_bound_ports_whose_adapter_left_the_host(env, host_with)
     assert env.agent._devices == {kept}
 
 
+def test_heal_over_healthy_ports_asks_no_details_and_changes_no_status(env, host_with):
+    """ACTIVE ports on the host: their VLAN is ensured from the network, Neutron not asked."""
+    macs = ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']
+    host_with(lambda parent: [cna('FA163E000001', 1001), cna('FA163E000002', 1005)]
+              if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': macs[0], 'status': 'ACTIVE', 'network_id': 'n1'},
+               {'id': 'p2', 'mac_address': macs[1], 'status': 'ACTIVE', 'network_id': 'n2'}],
+              {'n1': vlan_net(1001), 'n2': vlan_net(1005)})
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+    env.rpc.plugin.update_device_list.assert_not_called()
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
+                                       [1001, 1005])
+    assert env.agent.get_configurations()['devices'] == 2
+
+
+def test_heal_asks_details_only_of_ports_that_need_action(env, host_with):
+    healthy, building = 'fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {building: details(building, 1002)})
+    host_with(lambda parent: [cna('FA163E000001', 1001), cna('FA163E000002', 1002)]
+              if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': healthy, 'status': 'ACTIVE', 'network_id': 'n1'},
+               {'id': 'p2', 'mac_address': building, 'status': 'DOWN', 'network_id': 'n2'}],
+              {'n1': vlan_net(1001)})
+    assert env.rpc.plugin.get_devices_details_list.call_args[0][1] == [building]
+    assert env.rpc.plugin.update_device_list.call_args_list == [
+        mock.call(env.agent.context, [building], [], env.agent.agent_id, 'novalink1')]
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
+                                       [1001, 1002])
+
+
 def test_an_unplug_during_the_heal_scan_wins(env, host_with):
     """The heal saw the adapter; the unplug came (and was provisioned) during its scan."""
     mac = 'fa:16:3e:00:00:01'
@@ -377,3 +408,13 @@ def test_an_unplug_during_the_heal_scan_wins(env, host_with):
     assert env.rpc.plugin.update_device_list.call_args_list == [
         mock.call(env.agent.context, [], [mac], env.agent.agent_id, 'novalink1')]
     env.rpc.plugin.get_devices_details_list.assert_not_called()
+
+
+def test_heal_leaves_ports_with_a_queued_request_to_it(env, host_with):
+    """A plug being provisioned when the heal looks: the heal does not ask (BUILD) it again."""
+    mac = 'fa:16:3e:00:00:01'
+    env.agent.queue.add(plug(mac))
+    host_with(lambda parent: [cna('FA163E000001', 1001)] if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': mac, 'status': 'DOWN', 'network_id': 'n1'}])
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+    env.rpc.plugin.update_device_list.assert_not_called()

@@ -352,6 +352,15 @@ def test_heal_marks_vnics_up_and_ports_whose_vnic_is_gone_down(agent, host, part
         mock.call(agent.context, [], ['fa:16:3e:99:99:99'], agent.agent_id, 'host1')]
 
 
+def test_heal_leaves_ports_whose_status_is_right_alone(agent, host, partitions):
+    host.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'p1', 'mac_address': VNIC_MACS[0], 'status': 'ACTIVE'},
+        {'id': 'p2', 'mac_address': 'fa:16:3e:99:99:99', 'status': 'DOWN'}]
+    agent.heal()
+    host.plugin.update_device_list.assert_not_called()
+    host.plugin.get_devices_details_list.assert_not_called()
+
+
 def test_an_unplug_during_the_heal_scan_wins(agent, host, partitions):
     """The heal saw the vNIC; its unplug came (and was provisioned) during the scan."""
     host.plugin.get_ports_by_vnic_type_and_host.return_value = [
