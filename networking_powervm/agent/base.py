@@ -46,9 +46,12 @@ from networking_powervm.agent import events as pvm_events
 from networking_powervm.agent import neutron_rpc, workers
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent import session as pvm_session
-from networking_powervm.common import logtext, vif_event
+from networking_powervm.common import vif_event
 
 LOG = logging.getLogger(__name__)
+
+# Longest wait (seconds) between retries of a job that keeps failing.
+BACKOFF_CAP = 60
 
 
 class AgentError(Exception):
@@ -230,6 +233,7 @@ class PVMAgentBase:
         the plugs waiting for Neutron: they are retried at that pace.
         """
         interval = self.conf.AGENT.exception_interval
+        backoff = self._backoff('Provisioning')
         while not self.stopped:
             batch = self.queue.drain(timeout=interval)
             if not batch or self.stopped:
@@ -239,15 +243,24 @@ class PVMAgentBase:
             try:
                 outcome = self.provision(batch)
             except Exception as exc:
-                LOG.error("Provisioning of %d request(s) failed: %s; retrying in %s seconds",
-                          len(batch), logtext.error_text(exc), interval)
-                LOG.debug("Provisioning failure", exc_info=True)
+                backoff.what = f'Provisioning of {len(batch)} request(s)'
                 outcome = prov.Outcome(failed=batch)
+                delay = backoff.failed(exc)
+            else:
+                # provision() logged each failure on one line already.
+                delay = backoff.failed() if outcome.failed else interval
+                if not outcome.failed:
+                    backoff.succeeded()
             finally:
                 self.recent_events.touch(macs, self.clock())
-            self._retry(outcome, interval)
+            self._retry(outcome, delay)
 
     # ------------------------------------------------------------ internals
+    def _backoff(self, what: str) -> workers.Backoff:
+        """Back-off from exception_interval up to BACKOFF_CAP seconds."""
+        base = self.conf.AGENT.exception_interval
+        return workers.Backoff(what, base, max(base, BACKOFF_CAP))
+
     def _retry(self, outcome: prov.Outcome, interval: float) -> None:
         for request in outcome.waiting:
             LOG.info("Neutron does not know a port with MAC %s yet; will retry", request.mac)
@@ -275,18 +288,19 @@ class PVMAgentBase:
 
     def _heal_loop(self) -> None:
         interval = self.conf.AGENT.heal_and_optimize_interval
-        retry = self.conf.AGENT.exception_interval
+        backoff = self._backoff('Heal and optimize')
         while not self.stopped:
             self._heal_now.clear()
             started = time.monotonic()
             try:
                 self.heal()
+            except Exception as exc:
+                wait = backoff.failed(exc)
+            else:
+                backoff.succeeded()
                 LOG.info("Heal and optimize done in %.1f seconds",
                          time.monotonic() - started)
                 wait = interval
-            except Exception:
-                LOG.exception("Heal and optimize failed; retrying in %s seconds", retry)
-                wait = retry
             self._heal_now.wait(wait)
 
     def _start_event_listener(self) -> None:
