@@ -648,6 +648,13 @@ class NeutronStack:
                            default_flow_style=False)
         return self.clouds_yaml
 
+    def neutron_auth_options(self) -> dict[str, Any]:
+        """keystoneauth options (e.g. a ``[neutron]`` section) that reach this stack's API."""
+        if self.keystone is not None:
+            return {'auth_type': 'password', **self.keystone.admin_auth(),
+                    'region_name': 'RegionOne'}
+        return {'auth_type': 'none', 'endpoint_override': self.api_url}
+
     def os_cloud_env(self) -> str:
         """The shell line that points the ``openstack`` CLI at this stack's admin cloud."""
         return f'export OS_CLOUD={self.cloud} OS_CLIENT_CONFIG_FILE={self.clouds_yaml}'
