@@ -10,17 +10,20 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Base of the PowerVM L2 agents: RPC, heartbeat, REST events, heal loop, SIGTERM.
+"""Base of the PowerVM L2 agents: RPC, heartbeat, REST events, provision queue, heal, SIGTERM.
 
 A subclass sets AGENT_TYPE, BINARY and VIF_TYPE and implements the hooks
-(get_configurations, heal, handle_vif_event, ...). run() starts everything
-and blocks until stop() (or SIGTERM).
+(provision, heal, get_configurations, ...). The base owns the provision queue:
+NOVA_PVM_VIF events of the agent's VIF type become requests, its provision
+thread hands them to provision() in batches and retries what the Outcome
+says: plugs of ports Neutron does not know yet every exception_interval (up
+to PORT_WAIT_TIMEOUT), failures after exception_interval. run() starts
+everything and blocks until stop() (or SIGTERM).
 """
 # contract: see doc/DEVELOPING.md
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +36,6 @@ from neutron_lib.agent import constants as agent_consts
 from neutron_lib.agent import topics
 from oslo_config import cfg
 from oslo_log import log as logging
-from oslo_messaging import Target
 from pypowervm import adapter as pvm_adpt
 from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import partition as pvm_partition
@@ -41,32 +43,23 @@ from pypowervm.wrappers import managed_system as pvm_ms
 
 from networking_powervm.agent import config as pvm_config
 from networking_powervm.agent import events as pvm_events
+from networking_powervm.agent import neutron_rpc, workers
+from networking_powervm.agent import provision as prov
 from networking_powervm.agent import session as pvm_session
+from networking_powervm.common import vif_event
 
 LOG = logging.getLogger(__name__)
 
-# Devices per get_devices_details_list / update_device_list call.
-RPC_CHUNK = 100
+# Longest wait (seconds) between retries of a job that keeps failing.
+BACKOFF_CAP = 60
 
 
 class AgentError(Exception):
     """A start-up error with an operator-readable message."""
 
 
-class RpcCallbacks:
-    """Neutron RPC endpoint (q-agent-notifier-port-update) forwarding to the agent."""
-
-    target = Target(version='1.4')
-
-    def __init__(self, agent: PVMAgentBase) -> None:
-        self._agent = agent
-
-    def port_update(self, context: Any, **kwargs: Any) -> None:
-        try:
-            self._agent.port_update(context, **kwargs)
-        except Exception:
-            LOG.exception("Error handling port_update for port %s",
-                          (kwargs.get('port') or {}).get('id'))
+class ConfigError(AgentError):
+    """An invalid option value; the message names the option and the value."""
 
 
 class PVMAgentBase:
@@ -76,17 +69,28 @@ class PVMAgentBase:
     BINARY: str = ''
     VIF_TYPE: str = ''
 
-    def __init__(self, conf: cfg.ConfigOpts,
-                 adapter: pvm_adpt.Adapter | None = None) -> None:
-        pvm_config.register_opts(conf)
+    def __init__(self, conf: cfg.ConfigOpts, adapter: pvm_adpt.Adapter | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        try:
+            pvm_config.validate(conf)  # before connecting: a bad option fails fast
+        except pvm_config.InvalidOption as exc:
+            raise ConfigError(str(exc)) from None
         self.conf = conf
         self.host: str = conf.host
+        self.clock = clock
         self.agent_id = f'{self.BINARY}-{self.host}'
         self.adapter = adapter if adapter is not None else pvm_session.build_adapter(conf)
         self.host_uuid: str = self._get_host_uuid()
         self.context = n_context.get_admin_context_without_session()
         self.plugin_rpc = agent_rpc.PluginApi(topics.PLUGIN)
         self.state_rpc = agent_rpc.PluginReportStateAPI(topics.REPORTS)
+        self.neutron = neutron_rpc.NeutronPorts(self.plugin_rpc, self.context,
+                                                self.agent_id, self.host)
+        self.queue = prov.ProvisionQueue(clock=clock)
+        # Held by the agents around their port status changes (the provision thread's
+        # and a heal's), so that a heal never undoes a newer request.
+        self.provision_lock = threading.RLock()
+        self.recent_events = prov.RecentEvents(clock)
         self.connection: Any = None
         self._report_lock = threading.Lock()
         self.agent_state: dict[str, Any] = {
@@ -97,9 +101,8 @@ class PVMAgentBase:
             'agent_type': self.AGENT_TYPE,
             'start_flag': True,
         }
-        self._stop_event = threading.Event()
+        self.workers = workers.Workers(restart_delay=conf.AGENT.exception_interval)
         self._heal_now = threading.Event()
-        self._threads: list[threading.Thread] = []
         self._event_listener: Any = None
         self._event_handler: pvm_events.AgentEventHandler | None = None
 
@@ -114,11 +117,12 @@ class PVMAgentBase:
         """The 'configurations' of the heartbeat."""
         return {}
 
+    def provision(self, batch: list[prov.ProvisionRequest]) -> prov.Outcome:
+        """Provision a batch of requests; the Outcome says what to retry. May raise."""
+        raise NotImplementedError
+
     def heal(self) -> None:
         """Bring the host in line with Neutron; run at start-up and each interval."""
-
-    def handle_vif_event(self, action: str, mac: str, href: str) -> None:
-        """A NOVA_PVM_VIF event of our VIF_TYPE (mac like aa:bb:cc:dd:ee:ff)."""
 
     def handle_other_event(self, event: Any) -> bool:
         """Any other REST event (pypowervm Event wrapper); True if handled."""
@@ -136,41 +140,55 @@ class PVMAgentBase:
     # ------------------------------------------------------------ provided
     @property
     def stopped(self) -> bool:
-        return self._stop_event.is_set()
+        return self.workers.stopped
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to seconds; True when the agent is stopping."""
-        return self._stop_event.wait(seconds)
+        return self.workers.wait(seconds)
 
     def schedule_heal(self) -> None:
         """Have the heal loop run heal() as soon as possible."""
         self._heal_now.set()
 
+    def handle_vif_event(self, event: vif_event.VifEvent) -> None:
+        """Queue the request of a NOVA_PVM_VIF event of this agent's VIF type."""
+        if event.vif_type != self.VIF_TYPE:
+            LOG.debug("Ignoring %s event for VIF type %s", event.action, event.vif_type)
+            return
+        request = prov.ProvisionRequest.from_event(event, self.clock)
+        self.recent_events.record(request)
+        self.queue.add(request)
+
+    def superseded(self, mac: str, since: float) -> bool:
+        """True if a request for ``mac`` is queued, or its VIF event came or was provisioned
+        at or after ``since`` (a heal's scan): that request decides the port's status, not
+        the heal's view."""
+        return self.recent_events.newer(mac, since) or self.queue.has(mac)
+
     def start_thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
         """Start a daemon thread tracked by the agent (joined on stop)."""
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-        return thread
+        return self.workers.start(name, target)
 
     def run(self) -> None:
         """Start the agent and block until stop() or SIGTERM."""
-        self._install_signal_handler()
+        workers.on_sigterm(self.stop)
         try:
             self.wait_for_vioses()
             self.setup()
             self._setup_rpc()
-            self.start_thread('heartbeat', self._heartbeat_loop)
+            if self.conf.AGENT.report_interval:
+                self.start_thread('heartbeat', self._heartbeat_loop)
             self._start_event_listener()
             self.start_thread('heal', self._heal_loop)
+            self.start_thread('provision', self.provision_loop)
             self.start_workers()
             if self.connection is not None:
                 self.connection.consume_in_threads()
             LOG.info("%s running on host %s", self.AGENT_TYPE, self.host)
-            while not self._stop_event.wait(3600):
+            while not self.wait(3600):
                 pass
         finally:
-            self._stop_event.set()
+            self.workers.stop()
             self._shutdown()
 
     def wait_for_vioses(self) -> None:
@@ -187,8 +205,9 @@ class PVMAgentBase:
     def stop(self) -> None:
         """Ask run() to return (thread- and signal-safe)."""
         LOG.info("Stopping %s", self.AGENT_TYPE)
-        self._stop_event.set()
+        self.workers.stop()
         self._heal_now.set()
+        self.queue.close()
 
     def report_state(self) -> None:
         """Send one heartbeat to Neutron; errors are logged.
@@ -207,45 +226,48 @@ class PVMAgentBase:
         except Exception:
             LOG.exception("Failed to report state to Neutron")
 
-    def get_device_details(self, macs: list[str]) -> list[dict]:
-        """Neutron's details of the ports with these MACs (ML2 accepts MACs)."""
-        details: list[dict] = []
-        macs = list(macs)
-        for start in range(0, len(macs), RPC_CHUNK):
-            details.extend(self.plugin_rpc.get_devices_details_list(
-                self.context, macs[start:start + RPC_CHUNK], self.agent_id, self.host) or [])
-        return details
+    def provision_loop(self) -> None:
+        """The provision thread: drain the queue, provision, retry what the Outcome says.
 
-    def bound_port_macs(self, vnic_type: str) -> set[str]:
-        """MACs of the Neutron ports of ``vnic_type`` bound to this host (one RPC call)."""
-        ports = self.plugin_rpc.get_ports_by_vnic_type_and_host(
-            self.context, vnic_type, self.host)
-        macs: set[str] = set()
-        for port in ports or []:
+        drain() waits up to exception_interval for a request, then also returns
+        the plugs waiting for Neutron: they are retried at that pace.
+        """
+        interval = self.conf.AGENT.exception_interval
+        backoff = self._backoff('Provisioning')
+        while not self.stopped:
+            batch = self.queue.drain(timeout=interval)
+            if not batch or self.stopped:
+                continue
+            macs = {r.mac for r in batch}
+            self.recent_events.touch(macs, self.clock())
             try:
-                macs.add(pvm_events.norm_mac(port.get('mac_address')))
-            except pvm_events.EventError:
-                LOG.warning("Ignoring Neutron port %s with a bad MAC", port.get('id'))
-        return macs
-
-    def update_devices_up(self, macs: list[str]) -> None:
-        """Mark the ports with these MACs ACTIVE."""
-        self._update_devices(list(macs), [])
-
-    def update_devices_down(self, macs: list[str]) -> None:
-        """Mark the ports with these MACs DOWN."""
-        self._update_devices([], list(macs))
+                outcome = self.provision(batch)
+            except Exception as exc:
+                backoff.what = f'Provisioning of {len(batch)} request(s)'
+                outcome = prov.Outcome(failed=batch)
+                delay = backoff.failed(exc)
+            else:
+                # provision() logged each failure on one line already.
+                delay = backoff.failed() if outcome.failed else interval
+                if not outcome.failed:
+                    backoff.succeeded()
+            finally:
+                self.recent_events.touch(macs, self.clock())
+            self._retry(outcome, delay)
 
     # ------------------------------------------------------------ internals
-    def _update_devices(self, up: list[str], down: list[str]) -> None:
-        for start in range(0, max(len(up), len(down)), RPC_CHUNK):
-            chunk_up, chunk_down = up[start:start + RPC_CHUNK], down[start:start + RPC_CHUNK]
-            result = self.plugin_rpc.update_device_list(
-                self.context, chunk_up, chunk_down, self.agent_id, self.host)
-            failed = (result or {}).get('failed_devices_up', []) + \
-                (result or {}).get('failed_devices_down', [])
-            if failed:
-                LOG.warning("Neutron failed to update the status of devices %s", failed)
+    def _backoff(self, what: str) -> workers.Backoff:
+        """Back-off from exception_interval up to BACKOFF_CAP seconds."""
+        base = self.conf.AGENT.exception_interval
+        return workers.Backoff(what, base, max(base, BACKOFF_CAP))
+
+    def _retry(self, outcome: prov.Outcome, interval: float) -> None:
+        for request in outcome.waiting:
+            LOG.info("Neutron does not know a port with MAC %s yet; will retry", request.mac)
+            self.queue.retry_later(request)
+        if outcome.failed:
+            self.queue.requeue(outcome.failed)
+            self.wait(interval)
 
     def _get_host_uuid(self) -> str:
         systems = pvm_ms.System.get(self.adapter)
@@ -256,46 +278,35 @@ class PVMAgentBase:
     def _setup_rpc(self) -> None:
         consumers = [[topics.PORT, topics.UPDATE]]
         self.connection = agent_rpc.create_consumers(
-            [RpcCallbacks(self)], topics.AGENT, consumers, start_listening=False)
+            [neutron_rpc.RpcCallbacks(self)], topics.AGENT, consumers, start_listening=False)
 
     def _heartbeat_loop(self) -> None:
         interval = self.conf.AGENT.report_interval
-        if not interval:
-            return
         self.report_state()
-        while not self._stop_event.wait(interval):
+        while not self.wait(interval):
             self.report_state()
 
     def _heal_loop(self) -> None:
         interval = self.conf.AGENT.heal_and_optimize_interval
-        retry = self.conf.AGENT.exception_interval
-        while not self._stop_event.is_set():
+        backoff = self._backoff('Heal and optimize')
+        while not self.stopped:
             self._heal_now.clear()
             started = time.monotonic()
             try:
                 self.heal()
+            except Exception as exc:
+                wait = backoff.failed(exc)
+            else:
+                backoff.succeeded()
                 LOG.info("Heal and optimize done in %.1f seconds",
                          time.monotonic() - started)
                 wait = interval
-            except Exception:
-                LOG.exception("Heal and optimize failed; retrying in %s seconds", retry)
-                wait = retry
             self._heal_now.wait(wait)
 
     def _start_event_listener(self) -> None:
         self._event_handler = pvm_events.AgentEventHandler(self)
         self._event_listener = self.adapter.session.get_event_listener()
         self._event_listener.subscribe(self._event_handler)
-
-    def _install_signal_handler(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def _on_sigterm(signum: int, frame: Any) -> None:
-            # stop() takes locks: never call it inside the signal handler.
-            threading.Thread(target=self.stop, name='sigterm', daemon=True).start()
-
-        signal.signal(signal.SIGTERM, _on_sigterm)
 
     def _shutdown(self) -> None:
         if self._event_listener is not None and self._event_handler is not None:
@@ -308,7 +319,5 @@ class PVMAgentBase:
                 self.connection.close()
             except Exception:
                 LOG.debug("RPC connection close failed", exc_info=True)
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout=2)
+        self.workers.join()
         LOG.info("%s stopped", self.AGENT_TYPE)

@@ -12,111 +12,109 @@
 
 """Provision requests (plug/unplug) and the thread-safe queue feeding an agent.
 
-The queue keeps at most one pending request per (MAC, partition): a new request
-replaces (cancels) a pending one of the opposite action, so the latest wins.
-Plugs whose port Neutron does not know yet wait in a retry set, are offered
-again each cycle and dropped after constants.PORT_WAIT_TIMEOUT.
+A request says where it comes from (:class:`Origin`): a NOVA_PVM_VIF event,
+Neutron's port_update (re-provision a port the agent serves) or a heal pass.
+The queue keeps at most one pending request per key: a new request replaces
+(cancels) a pending one of the opposite action, so the latest wins. A
+port_update re-plug never overrides an event's request for its MAC, and an
+unplug cancels it. Plugs whose port Neutron does not know yet wait in a retry
+set, are offered again by each drain() and dropped after PORT_WAIT_TIMEOUT.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
+import enum
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from neutron_lib import constants as n_const
 from oslo_log import log as logging
 
-from networking_powervm.common import constants as c
+from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import vif_event
 
 LOG = logging.getLogger(__name__)
 
-PLUG = c.EVENT_ACTION_PLUG
-UNPLUG = c.EVENT_ACTION_UNPLUG
+PLUG = vif_event.PLUG
+UNPLUG = vif_event.UNPLUG
 
-_PARTITION_RE = re.compile(
-    r'/(?:LogicalPartition|VirtualIOServer)/([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-'
-    r'[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})')
+Key = tuple[str, 'Origin', str | None]
 
 
-def lpar_uuid_from_href(href: str | None) -> str | None:
-    """Partition UUID in a ClientNetworkAdapter/vNIC href (upper case); None if absent."""
-    if not href:
-        return None
-    match = _PARTITION_RE.search(href)
-    return match.group(1).upper() if match else None
+class Origin(enum.Enum):
+    """Why a request exists."""
+
+    EVENT = 'event'              # a NOVA_PVM_VIF event from the compute side
+    PORT_UPDATE = 'port_update'  # Neutron's port_update of a port the agent serves
+    HEAL = 'heal'                # a heal pass found the port's adapter on the host
 
 
 @dataclass(frozen=True)
 class ProvisionRequest:
-    """A plug or unplug of the port with this MAC on this partition."""
+    """A plug or unplug of the port with this MAC (on this partition, when known)."""
 
     action: str
     mac: str
-    lpar_uuid: str | None
-    vif_type: str
+    origin: Origin
+    lpar_uuid: str | None = None
     created_at: float = field(default_factory=time.monotonic, compare=False)
 
     def __post_init__(self) -> None:
-        if self.action not in (PLUG, UNPLUG):
+        if self.action not in vif_event.ACTIONS:
             raise ValueError(f"invalid provision action {self.action!r}")
 
     @property
-    def key(self) -> tuple[str, str | None]:
-        return (self.mac, self.lpar_uuid)
+    def key(self) -> Key:
+        return (self.mac, self.origin, self.lpar_uuid)
 
     @classmethod
-    def from_event(cls, action: str, mac: str, href: str, vif_type: str,
+    def from_event(cls, event: vif_event.VifEvent,
                    clock: Callable[[], float] = time.monotonic) -> ProvisionRequest:
-        return cls(action, mac, lpar_uuid_from_href(href), vif_type, clock())
+        """The request a NOVA_PVM_VIF event asks for."""
+        return cls(event.action, event.mac, Origin.EVENT, event.lpar_uuid, clock())
+
+    @classmethod
+    def replug(cls, mac: str, clock: Callable[[], float] = time.monotonic) -> ProvisionRequest:
+        """Re-provision a served port (Neutron's port_update); its partition is not known."""
+        return cls(PLUG, mac, Origin.PORT_UPDATE, None, clock())
+
+    @classmethod
+    def healed(cls, mac: str, scanned_at: float) -> ProvisionRequest:
+        """A plug found by a heal pass whose host scan started at ``scanned_at``."""
+        return cls(PLUG, mac, Origin.HEAL, None, scanned_at)
 
 
 class ProvisionQueue:
-    """Pending requests (latest per MAC+partition wins) plus a retry set for plugs."""
+    """Pending requests (latest per key wins) plus a retry set for plugs."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 wait_timeout: float = c.PORT_WAIT_TIMEOUT) -> None:
+                 wait_timeout: float = pvm_const.PORT_WAIT_TIMEOUT) -> None:
         self._clock = clock
         self._wait_timeout = wait_timeout
         self._cond = threading.Condition()
-        self._pending: dict[tuple[str, str | None], ProvisionRequest] = {}
-        self._retry: dict[tuple[str, str | None], ProvisionRequest] = {}
+        self._pending: dict[Key, ProvisionRequest] = {}
+        self._retry: dict[Key, ProvisionRequest] = {}
         self._closed = False
 
     def add(self, request: ProvisionRequest) -> None:
-        """Queue a request; it cancels a pending or retried one for the same MAC+partition.
-
-        A request without a partition (a port_update re-plug) never overrides an
-        event's request for the same MAC (a pending unplug means the port is
-        going away; a pending plug provisions it anyway); an unplug cancels it.
-        """
+        """Queue a request; it cancels pending or retried requests it supersedes."""
         with self._cond:
-            key = request.key
-            if request.lpar_uuid is None and request.action == PLUG and any(
-                    k[0] == request.mac and k[1] is not None
-                    for k in itertools.chain(self._pending, self._retry)):
-                LOG.debug("Plug of %s: a request from an event is already pending",
+            if request.origin is Origin.PORT_UPDATE and self._has_event_request(request.mac):
+                LOG.debug("Re-plug of %s: a request from an event is already pending",
                           request.mac)
                 return
-            keys = [key]
-            if request.action == UNPLUG and request.lpar_uuid is not None:
-                keys.append((request.mac, None))
-            for k in keys:
-                for old in (self._pending.pop(k, None), self._retry.pop(k, None)):
+            for key in self._superseded_keys(request):
+                for old in (self._pending.pop(key, None), self._retry.pop(key, None)):
                     if old is not None and old.action != request.action:
                         LOG.info("%s of %s (partition %s) cancels the pending %s",
                                  request.action, request.mac, request.lpar_uuid, old.action)
-            self._pending[key] = request
+            self._pending[request.key] = request
             self._cond.notify_all()
 
-    def add_all(self, requests: list[ProvisionRequest]) -> None:
-        for request in requests:
-            self.add(request)
-
     def requeue(self, requests: Iterable[ProvisionRequest]) -> None:
-        """Put back requests that failed, unless a newer one for the same key is pending."""
+        """Put back requests that failed, unless a newer one for the same key is queued."""
         with self._cond:
             for request in requests:
                 if request.key not in self._pending and request.key not in self._retry:
@@ -154,6 +152,11 @@ class ProvisionQueue:
             self._closed = True
             self._cond.notify_all()
 
+    def has(self, mac: str) -> bool:
+        """True if a request for ``mac`` is pending or waiting for a retry."""
+        with self._cond:
+            return any(k[0] == mac for k in (*self._pending, *self._retry))
+
     @property
     def pending(self) -> list[ProvisionRequest]:
         with self._cond:
@@ -164,6 +167,17 @@ class ProvisionQueue:
         with self._cond:
             return list(self._retry.values())
 
+    def _has_event_request(self, mac: str) -> bool:
+        return any(k[0] == mac and k[1] is Origin.EVENT
+                   for k in (*self._pending, *self._retry))
+
+    @staticmethod
+    def _superseded_keys(request: ProvisionRequest) -> list[Key]:
+        keys = [request.key]
+        if request.action == UNPLUG:
+            keys.append((request.mac, Origin.PORT_UPDATE, None))
+        return keys
+
     def _expired(self, request: ProvisionRequest) -> bool:
         return self._clock() - request.created_at >= self._wait_timeout
 
@@ -171,3 +185,75 @@ class ProvisionQueue:
         LOG.warning("Neutron does not know a port with MAC %s (partition %s) after %d "
                     "seconds; giving up on its plug", request.mac, request.lpar_uuid,
                     self._wait_timeout)
+
+
+class RecentEvents:
+    """When each MAC's last VIF event came or was provisioned (kept PORT_WAIT_TIMEOUT s)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._times: dict[str, float] = {}
+
+    def record(self, request: ProvisionRequest) -> None:
+        """A request of an event came."""
+        self.touch([request.mac], request.created_at)
+
+    def touch(self, macs: Iterable[str], at: float) -> None:
+        """These MACs' requests are being (or were just) provisioned at ``at``."""
+        with self._lock:
+            for mac in macs:
+                self._times[mac] = max(at, self._times.get(mac, at))
+
+    def newer(self, mac: str, since: float) -> bool:
+        """True if an event for ``mac`` came, or was provisioned, at or after ``since``."""
+        with self._lock:
+            horizon = self._clock() - pvm_const.PORT_WAIT_TIMEOUT
+            for old in [m for m, t in self._times.items() if t < horizon]:
+                del self._times[old]
+            return self._times.get(mac, float('-inf')) >= since
+
+
+@dataclass
+class Outcome:
+    """What provisioning one batch did, and what is left for the base to retry."""
+
+    up: set[str] = field(default_factory=set)        # MACs marked ACTIVE
+    down: set[str] = field(default_factory=set)      # MACs marked DOWN
+    unchanged: set[str] = field(default_factory=set)  # served, status already right
+    waiting: list[ProvisionRequest] = field(default_factory=list)  # port unknown to Neutron
+    failed: list[ProvisionRequest] = field(default_factory=list)   # retried after a back-off
+
+
+@dataclass
+class HealPlan:
+    """What a heal pass does with the ports Neutron binds to the host."""
+
+    healthy: list[str] = field(default_factory=list)  # right already: Neutron not asked
+    to_plug: list[str] = field(default_factory=list)  # adapter on the host, status not right
+    to_down: list[str] = field(default_factory=list)  # no adapter on the host, not DOWN
+
+
+def plan_heal(on_host: set[str], bound: dict[str, dict], superseded: Callable[[str], bool],
+              admin_aware: bool = True) -> HealPlan:
+    """Sort the bound ports (MAC -> Neutron port dict) by what their status needs.
+
+    A port whose adapter is on the host should be ACTIVE (DOWN if administratively
+    down and ``admin_aware``), any other port DOWN. Ports with a request newer than
+    the heal's scan (``superseded``) are left to that request.
+    """
+    plan = HealPlan()
+    for mac in sorted(bound):
+        if superseded(mac):
+            continue
+        port = bound[mac]
+        status = port.get('status')
+        if mac not in on_host:
+            if status != n_const.PORT_STATUS_DOWN:
+                plan.to_down.append(mac)
+            continue
+        want = (n_const.PORT_STATUS_DOWN
+                if admin_aware and not port.get('admin_state_up', True)
+                else n_const.PORT_STATUS_ACTIVE)
+        (plan.healthy if status == want else plan.to_plug).append(mac)
+    return plan

@@ -32,13 +32,17 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from pypowervm import adapter as pvm_adpt
 from pypowervm import exceptions as pvm_exc
-from pypowervm.helpers import log_helper as pvm_log
 from pypowervm.helpers import vios_busy as pvm_busy
+
+from networking_powervm.common import logtext
 
 LOG = logging.getLogger(__name__)
 
 # Logon attempts on connection errors before giving up (exception_interval apart).
 DEFAULT_LOGON_TRIES = 60
+# Retries of one request the VIOS answers busy (or 503), VIOS_BUSY_DELAY * n seconds apart.
+VIOS_BUSY_RETRIES = 3
+VIOS_BUSY_DELAY = 1
 
 
 class SessionError(Exception):
@@ -67,14 +71,29 @@ class VerifiedSession(pvm_adpt.Session):
         return super().request(method, path, *args, **kwargs)
 
 
+def _cert_candidates(host: str, certpath: str) -> list[str]:
+    if not certpath:
+        return []
+    names = dict.fromkeys((host, re.sub('[:.]', '_', host)))  # ordered, no duplicate
+    return [os.path.join(certpath, name + '.crt') for name in names]
+
+
 def ca_bundle_for(host: str, certpath: str) -> str | bool:
     """The trusted certificate file for ``host`` under ``certpath``, else True (system CAs)."""
-    if certpath:
-        for name in (host, re.sub('[:.]', '_', host)):
-            candidate = os.path.join(certpath, name + '.crt')
-            if os.path.isfile(candidate):
-                return candidate
+    for candidate in _cert_candidates(host, certpath):
+        if os.path.isfile(candidate):
+            return candidate
     return True
+
+
+def trust_description(host: str, certpath: str) -> str:
+    """Which certificate an https session trusts, and where it was looked for."""
+    bundle = ca_bundle_for(host, certpath)
+    if isinstance(bundle, str):
+        return f"trusting the certificate {bundle} ([powervm] certpath)"
+    looked = ' or '.join(_cert_candidates(host, certpath)) or '(no [powervm] certpath)'
+    return (f"no trusted certificate at {looked}, so verifying against the system CA "
+            "bundle; put the server's certificate there to trust it")
 
 
 def session_kwargs(conf: cfg.ConfigOpts) -> dict:
@@ -108,6 +127,9 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
     """Log on, retrying connection errors every exception_interval seconds."""
     kwargs = session_kwargs(conf)
     where = describe(conf)
+    # Over https, every failure says which certificate is trusted, or where it was looked for.
+    trust = (f" ({trust_description(kwargs['host'], kwargs['certpath'])})"
+             if where.startswith('https:') else '')
     interval = conf.AGENT.exception_interval
     for attempt in range(1, tries + 1):
         try:
@@ -116,10 +138,11 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
         except pvm_exc.ConnectionError as exc:
             if attempt >= tries:
                 raise SessionError(f"Cannot connect to the PowerVM REST API at {where} "
-                                   f"after {tries} attempts: {_reason(exc)}") from None
+                                   f"after {tries} attempts: {logtext.error_text(exc)}{trust}"
+                                   ) from None
             LOG.warning("Cannot connect to the PowerVM REST API at %s (attempt %d of %d): "
-                        "%s; retrying in %d seconds", where, attempt, tries, _reason(exc),
-                        interval)
+                        "%s%s; retrying in %d seconds", where, attempt, tries,
+                        logtext.error_text(exc), trust, interval)
             sleep(interval)
         except pvm_exc.HttpError as exc:
             status = getattr(exc.response, 'status', None)
@@ -127,7 +150,7 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
                                f"(HTTP {status}); check [powervm] username/password") from None
         except pvm_exc.Error as exc:
             raise SessionError(f"Logon to the PowerVM REST API at {where} failed: "
-                               f"{_reason(exc)}") from None
+                               f"{logtext.error_text(exc)}{trust}") from None
         except ValueError as exc:
             raise SessionError(f"Invalid [powervm] configuration: {exc}") from None
     raise SessionError(f"Cannot connect to the PowerVM REST API at {where}")  # tries < 1
@@ -135,13 +158,37 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
 
 def build_adapter(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
                   sleep: Callable[[float], None] = time.sleep) -> pvm_adpt.Adapter:
-    """A logged-on Adapter with pypowervm's log and VIOS-busy retry helpers."""
+    """A logged-on Adapter: concise REST error logging, bounded VIOS-busy retries."""
     session = build_session(conf, tries=tries, sleep=sleep)
     LOG.info("Connected to the PowerVM REST API at %s", describe(conf))
-    return pvm_adpt.Adapter(session, helpers=[pvm_log.log_helper,
-                                              pvm_busy.vios_busy_retry_helper])
+    return pvm_adpt.Adapter(session, helpers=[rest_error_log_helper, vios_busy_retry_helper])
 
 
-def _reason(exc: Exception) -> str:
-    """Exception text (pypowervm puts method and URL there, never the request body)."""
-    return f"{type(exc).__name__}: {exc}"
+def vios_busy_retry_helper(func: Callable) -> Callable:
+    """pypowervm's VIOS-busy/503 retry with a short back-off (1 + 2 + 3 seconds at most).
+
+    pypowervm's default waits 5, 10 and 15 seconds per request; the agents retry
+    a failed batch themselves with a bounded back-off.
+    """
+    return pvm_busy.vios_busy_retry_helper(func, max_retries=VIOS_BUSY_RETRIES,
+                                           delay=VIOS_BUSY_DELAY)
+
+
+def rest_error_log_helper(func: Callable) -> Callable:
+    """Log a failed REST request on one DEBUG line (status, method, path, bounded body).
+
+    Replaces pypowervm's log_helper, which dumps the recent requests and the
+    whole XML error body at INFO on every failure; the caller logs the concise
+    error line.
+    """
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except pvm_exc.Error as exc:
+            resp = getattr(exc, 'response', None)
+            LOG.debug("PowerVM REST request failed: %s; response body: %s",
+                      logtext.error_text(exc),
+                      logtext.bounded(getattr(resp, 'body', None), limit=2000))
+            raise
+    return wrapper
+

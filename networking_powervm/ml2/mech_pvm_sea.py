@@ -24,11 +24,8 @@ from neutron.plugins.ml2.drivers import mech_agent
 from neutron_lib import constants as n_const
 from neutron_lib.api.definitions import portbindings
 from neutron_lib.plugins.ml2 import api
-from oslo_log import log
 
 from networking_powervm.common import constants as pvm_const
-
-LOG = log.getLogger(__name__)
 
 
 class PvmSEAMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):

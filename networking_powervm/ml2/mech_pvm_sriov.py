@@ -38,7 +38,7 @@ from neutron_lib.plugins.ml2 import api
 from oslo_log import log
 
 from networking_powervm.common import constants as pvm_const
-from networking_powervm.ml2 import profile as pvm_profile
+from networking_powervm.common import profile as pvm_profile
 
 LOG = log.getLogger(__name__)
 
@@ -103,15 +103,13 @@ class PvmSRIOVMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
     def get_vif_details(self, context: api.PortContext, agent: dict,
                         segment: dict) -> dict[str, Any]:
         """Details for Nova's SR-IOV VIF driver (raises BadProfileValue)."""
-        settings = pvm_profile.parse_profile(context.current.get(portbindings.PROFILE))
+        profile = context.current.get(portbindings.PROFILE) or {}
+        settings = pvm_profile.parse_profile(profile)
         conf = agent['configurations']
 
-        redundancy = settings.get(pvm_const.REDUNDANCY)
-        if redundancy is None:
-            default = conf.get(pvm_const.CONF_DEFAULT_REDUNDANCY)
-            redundancy = (DEFAULT_REDUNDANCY if default is None else
-                          pvm_profile.parse_redundancy(
-                              pvm_const.CONF_DEFAULT_REDUNDANCY, default))
+        physnet = segment[api.PHYSICAL_NETWORK]
+        ports = list(self.get_mappings(agent)[physnet])
+        redundancy = self._redundancy(settings, profile, conf, physnet, ports)
         capacity = settings.get(pvm_const.CAPACITY)
         if capacity is None:
             capacity = pvm_profile.parse_fraction(
@@ -119,7 +117,6 @@ class PvmSRIOVMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
         maxcapacity = settings.get(pvm_const.MAXCAPACITY)
         pvm_profile.check_maxcapacity(maxcapacity, capacity)
 
-        physnet = segment[api.PHYSICAL_NETWORK]
         if segment[api.NETWORK_TYPE] == n_const.TYPE_VLAN:
             vlan = str(segment[api.SEGMENTATION_ID])
         else:
@@ -128,9 +125,30 @@ class PvmSRIOVMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
         details.update({
             portbindings.VIF_DETAILS_VLAN: vlan,
             'physical_network': physnet,
-            pvm_const.PHYSICAL_PORTS: list(self.get_mappings(agent)[physnet]),
+            pvm_const.PHYSICAL_PORTS: ports,
             pvm_const.REDUNDANCY: redundancy,
             pvm_const.CAPACITY: capacity,
             pvm_const.MAXCAPACITY: maxcapacity,
         })
         return details
+
+    @staticmethod
+    def _redundancy(settings: dict[str, Any], profile: dict, conf: dict, physnet: str,
+                    ports: list[str]) -> int:
+        """VFs per vNIC: the profile's, else the agent's default; at most one per port.
+
+        Raises BadProfileValue naming the value when the agent reports fewer
+        physical ports for the physnet than the VFs asked for.
+        """
+        key, redundancy = pvm_const.VNIC_REQUIRED_VFS, settings.get(pvm_const.REDUNDANCY)
+        given = profile.get(key)
+        if redundancy is None:
+            key, given = (pvm_const.CONF_DEFAULT_REDUNDANCY,
+                          conf.get(pvm_const.CONF_DEFAULT_REDUNDANCY))
+            redundancy = (DEFAULT_REDUNDANCY if given is None else
+                          pvm_profile.parse_redundancy(key, given))
+        if redundancy > len(ports):
+            raise pvm_profile.BadProfileValue(
+                key, given, f'more VFs than the {len(ports)} physical port(s) the '
+                                 f'agent reports for physical network {physnet!r}')
+        return redundancy

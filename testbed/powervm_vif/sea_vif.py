@@ -20,13 +20,15 @@ from pypowervm.tasks import cna as pvm_cna
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import network as pvm_net
 
-from networking_powervm.common import constants as const
-from powervm_vif.events import normalize_mac, post_vif_event
+from networking_powervm.common import constants as pvm_const
+from networking_powervm.common.vif_event import norm_mac
+from powervm_vif.events import post_vif_event
 
 
 def _check_vlan(vlan: int) -> int:
-    if not isinstance(vlan, int) or not const.MIN_VLAN <= vlan <= const.MAX_VLAN:
-        raise ValueError(f'Invalid VLAN {vlan!r}: must be {const.MIN_VLAN}-{const.MAX_VLAN}')
+    if not isinstance(vlan, int) or not pvm_const.MIN_VLAN <= vlan <= pvm_const.MAX_VLAN:
+        raise ValueError(f'Invalid VLAN {vlan!r}: must be '
+                         f'{pvm_const.MIN_VLAN}-{pvm_const.MAX_VLAN}')
     return vlan
 
 
@@ -40,7 +42,7 @@ def cna_href(cna: pvm_net.CNA) -> str:
 
 def find_cna(adapter: pvm_adapter.Adapter, lpar_uuid: str, mac: str) -> pvm_net.CNA | None:
     """The partition's CNA with ``mac`` (any notation), or None."""
-    want = pvm_util.sanitize_mac_for_api(normalize_mac(mac))
+    want = pvm_util.sanitize_mac_for_api(norm_mac(mac))
     for cna in pvm_net.CNA.get(adapter, parent_type=pvm_lpar.LPAR, parent_uuid=lpar_uuid):
         if pvm_util.sanitize_mac_for_api(cna.mac) == want:
             return cna
@@ -51,11 +53,11 @@ def plug_sea(adapter: pvm_adapter.Adapter, host_uuid: str, lpar_uuid: str, mac: 
              vlan: int, vswitch: str = pvm_net.VSW_DEFAULT_VSWITCH) -> pvm_net.CNA:
     """Create the CNA (PVID ``vlan``, ``mac``) and post the plug event."""
     _check_vlan(vlan)
-    neutron_mac = normalize_mac(mac)
+    neutron_mac = norm_mac(mac)
     cna = pvm_cna.crt_cna(adapter, host_uuid, lpar_uuid, pvid=vlan, vswitch=vswitch,
                           mac_addr=pvm_util.sanitize_mac_for_api(neutron_mac))
-    post_vif_event(adapter, const.EVENT_ACTION_PLUG, neutron_mac, const.VIF_TYPE_PVM_SEA,
-                   cna_href(cna))
+    post_vif_event(adapter, pvm_const.EVENT_ACTION_PLUG, neutron_mac,
+                   pvm_const.VIF_TYPE_PVM_SEA, cna_href(cna))
     return cna
 
 
@@ -66,6 +68,6 @@ def unplug_sea(adapter: pvm_adapter.Adapter, lpar_uuid: str, mac: str) -> str:
         raise LookupError(f'Partition {lpar_uuid} has no CNA with MAC {mac!r}')
     href = cna_href(cna)
     cna.delete()
-    post_vif_event(adapter, const.EVENT_ACTION_UNPLUG, normalize_mac(mac),
-                   const.VIF_TYPE_PVM_SEA, href)
+    post_vif_event(adapter, pvm_const.EVENT_ACTION_UNPLUG, norm_mac(mac),
+                   pvm_const.VIF_TYPE_PVM_SEA, href)
     return href

@@ -29,7 +29,7 @@ from pypowervm.wrappers import iocard
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 
-from networking_powervm.common import constants as const
+from networking_powervm.common import constants as pvm_const
 
 LOG = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _post_event(adapter: pvm_adapter.Adapter, action: str, mac: str, href: str) 
         # Imported late: a missing/broken events module must not undo a plug.
         from powervm_vif import events
 
-        events.post_vif_event(adapter, action, mac, const.VIF_TYPE_PVM_SRIOV, href)
+        events.post_vif_event(adapter, action, mac, pvm_const.VIF_TYPE_PVM_SRIOV, href)
     except Exception:  # the vNIC exists/is gone either way; the agent heals later
         LOG.warning('could not post the %s VIF event for MAC %s', action, mac, exc_info=True)
 
@@ -53,8 +53,8 @@ def _check_args(mac: str, vlan: int | None, physical_ports: list[str], redundanc
     norm = pvm_util.sanitize_mac_for_api(mac or '')
     if len(norm) != 12 or any(c not in '0123456789ABCDEF' for c in norm):
         raise ValueError(f'MAC address {mac!r} is not valid')
-    if vlan is not None and not (isinstance(vlan, int) and 0 <= vlan <= const.MAX_VLAN):
-        raise ValueError(f'VLAN {vlan!r} is outside 0-{const.MAX_VLAN}')
+    if vlan is not None and not (isinstance(vlan, int) and 0 <= vlan <= pvm_const.MAX_VLAN):
+        raise ValueError(f'VLAN {vlan!r} is outside 0-{pvm_const.MAX_VLAN}')
     if not physical_ports or not all(isinstance(p, str) and p for p in physical_ports):
         raise ValueError(f'physical ports {physical_ports!r}: need location code strings')
     if not isinstance(redundancy, int) or redundancy < 1:
@@ -86,7 +86,7 @@ def plug_sriov(adapter: pvm_adapter.Adapter, host_uuid: str, lpar_uuid: str, mac
     created = vnic.create(parent_type=pvm_lpar.LPAR, parent_uuid=lpar_uuid)
     LOG.info('created vNIC %s (MAC %s, VLAN %s) on partition %s over %d backing device(s)',
              created.uuid, norm_mac, vlan, lpar_uuid, len(created.back_devs))
-    _post_event(adapter, const.EVENT_ACTION_PLUG, norm_mac, created.href)
+    _post_event(adapter, pvm_const.EVENT_ACTION_PLUG, norm_mac, created.href)
     return created
 
 
@@ -105,4 +105,4 @@ def unplug_sriov(adapter: pvm_adapter.Adapter, lpar_uuid: str, mac: str) -> None
     href = vnic.href
     vnic.delete()
     LOG.info('deleted vNIC %s (MAC %s) of partition %s', vnic.uuid, vnic.mac, lpar_uuid)
-    _post_event(adapter, const.EVENT_ACTION_UNPLUG, vnic.mac, href)
+    _post_event(adapter, pvm_const.EVENT_ACTION_UNPLUG, vnic.mac, href)

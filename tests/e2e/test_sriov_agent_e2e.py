@@ -269,22 +269,24 @@ def test_flat_network_port_is_untagged(env: Env, neutron: NeutronClient, lpar: s
         neutron.delete_network(net['id'])
 
 
-def test_too_much_redundancy_fails_and_leaves_nothing(env: Env, neutron: NeutronClient,
-                                                      lpar: str) -> None:
+def test_more_vfs_than_physical_ports_refused_at_bind_time(env: Env, neutron: NeutronClient,
+                                                          lpar: str) -> None:
+    """vnic_required_vfs above the physnet's physical ports: binding_failed, naming the value."""
     ports_on_physnet = len(fx.expected_mappings(env.sim)['default'])
-    want = ports_on_physnet + 1
     net = _vlan_net(neutron, 'default', 3004)
-    port = _direct_port(neutron, env, net, lpar, profile={'vnic_required_vfs': want})
-    assert port['binding:vif_details'][const.REDUNDANCY] == want
     usage_before = fx.port_usage(env.reader)
-
-    with pytest.raises(pvm_exc.InsufficientSRIOVCapacity) as err:
-        _plug(env, port, lpar)
-    assert f'redundancy requirement of {want}' in str(err.value)
-    assert f'Found {ports_on_physnet} viable' in str(err.value)
+    for want in (ports_on_physnet + 1, 10 ** 30):
+        port = neutron.create_port(net['id'], host_id=env.host, vnic_type='direct',
+                                   binding_profile={'vnic_required_vfs': want},
+                                   device_owner='compute:nova', device_id=lpar)
+        assert port['binding:vif_type'] == 'binding_failed', (want, port)
+        lines = [ln for ln in env.stack.api_log.read_text(errors='replace').splitlines()
+                 if f'Refusing to bind port {port["id"]}' in ln]
+        assert lines and all(f'vnic_required_vfs={want}' in ln and
+                             f'{ports_on_physnet} physical port(s)' in ln for ln in lines), lines
     assert fx.lpar_vnics(env.reader, lpar) == []
     assert fx.port_usage(env.reader) == usage_before
-    assert neutron.get_port(port['id'])['status'] == 'DOWN'
+    env.check_agents_running()
 
 
 def test_too_much_capacity_fails_and_leaves_nothing(env: Env, neutron: NeutronClient,

@@ -12,10 +12,10 @@
 
 """PowerVM Shared Ethernet Adapter L2 agent.
 
-Plug/unplug events are queued and provisioned in batches by their own thread:
-ports are looked up in Neutron by MAC, their VLANs ensured on the Network
-Bridge of their physical network (one bridge update per bridge), then marked
-up. The heal thread re-provisions every port on the host and, with
+The base queues plug/unplug events and hands them over in batches:
+provision() looks the ports up in Neutron by MAC, ensures their VLANs on the
+Network Bridge of their physical network (one bridge update per bridge) and
+marks them up. The heal re-provisions every port on the host and, with
 automated_powervm_vlan_cleanup, removes VLANs no partition uses (one bridge
 update per bridge).
 """
@@ -25,52 +25,47 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from concurrent import futures
+from collections.abc import Callable
 from typing import Any
 
 from neutron_lib.api.definitions import portbindings
 from oslo_config import cfg
 from oslo_log import log as logging
-from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import network_bridger as pvm_bridger
-from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import network as pvm_net
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from networking_powervm.agent import base
 from networking_powervm.agent import provision as prov
-from networking_powervm.agent.events import EventError, norm_mac
 from networking_powervm.agent.sea import mappings as sea_map
+from networking_powervm.agent.sea import ports as sea_ports
+from networking_powervm.agent.sea import scan as sea_scan
 from networking_powervm.agent.sea import vlans as sea_vlans
-from networking_powervm.common import constants as c
+from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import logtext, vif_event
 
 LOG = logging.getLogger(__name__)
 
-# Seconds between retries of plugs whose port Neutron does not know yet.
-RETRY_INTERVAL = 5
-# Threads reading partitions' adapters during heal.
-SCAN_WORKERS = 8
+Plugs = list[tuple[prov.ProvisionRequest, sea_ports.SeaPort]]
 
 
 class SharedEthernetAgent(base.PVMAgentBase):
     """Provisions VLANs of pvm_sea ports on the host's Network Bridges."""
 
-    AGENT_TYPE = c.AGENT_TYPE_PVM_SEA
-    BINARY = c.AGENT_BINARY_SEA
-    VIF_TYPE = c.VIF_TYPE_PVM_SEA
+    AGENT_TYPE = pvm_const.AGENT_TYPE_PVM_SEA
+    BINARY = pvm_const.AGENT_BINARY_SEA
+    VIF_TYPE = pvm_const.VIF_TYPE_PVM_SEA
 
     def __init__(self, conf: cfg.ConfigOpts, adapter: Any = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(conf, adapter)
         try:
             self.mappings = sea_map.parse_bridge_mappings(conf.AGENT.bridge_mappings)
         except sea_map.MappingError as exc:
             raise base.AgentError(f"[AGENT] bridge_mappings: {exc}") from None
-        self.clock = clock
+        super().__init__(conf, adapter, clock)
         self.bridges: dict[str, sea_map.ResolvedBridge] = {}
-        self.queue = prov.ProvisionQueue(clock=clock)
+        self.net_bridges: list[Any] = []  # the host's NetBridge wrappers, last read
         self.guard = sea_vlans.VlanGuard()
         self._devices: set[str] = set()
         self._dev_lock = threading.Lock()
@@ -82,28 +77,19 @@ class SharedEthernetAgent(base.PVMAgentBase):
         except sea_map.MappingError as exc:
             raise base.AgentError(f"[AGENT] bridge_mappings: {exc}") from None
 
-    def start_workers(self) -> None:
-        self.start_thread('provision', self._provision_loop)
-
-    def stop(self) -> None:
-        super().stop()
-        self.queue.close()
-
     def get_configurations(self) -> dict:
         return {
-            c.CONF_BRIDGE_MAPPINGS: {p: b.sea_dev for p, b in sorted(self.bridges.items())},
-            c.CONF_DEVICES: len(self._devices),
+            pvm_const.CONF_BRIDGE_MAPPINGS: {p: b.sea_dev
+                                             for p, b in sorted(self.bridges.items())},
+            pvm_const.CONF_DEVICES: len(self._devices),
         }
 
-    def handle_vif_event(self, action: str, mac: str, href: str) -> None:
-        self.queue.add(prov.ProvisionRequest.from_event(action, mac, href, self.VIF_TYPE,
-                                                        clock=self.clock))
-
     def port_update(self, context: Any, **kwargs: Any) -> None:
+        """Re-provision a port this agent serves (e.g. its admin state changed)."""
         port = kwargs.get('port') or {}
         try:
-            mac = norm_mac(port.get('mac_address'))
-        except EventError:
+            mac = vif_event.norm_mac(port.get('mac_address'))
+        except vif_event.EventError:
             return
         host = port.get(portbindings.HOST_ID)
         if host and host != self.host:
@@ -112,35 +98,89 @@ class SharedEthernetAgent(base.PVMAgentBase):
         # Only ports this agent serves: a port_update never plugs a removed VM.
         if mac in self._devices:
             LOG.info("port_update of port %s (MAC %s): re-provisioning", port.get('id'), mac)
-            self.queue.add(prov.ProvisionRequest(prov.PLUG, mac, None, self.VIF_TYPE,
-                                                 self.clock()))
+            self.queue.add(prov.ProvisionRequest.replug(mac, self.clock))
+
+    def provision(self, batch: list[prov.ProvisionRequest],
+                  healthy: Plugs = ()) -> prov.Outcome:
+        """Unplugs marked down; plugs: Neutron details, VLANs on bridges, marked up.
+
+        ``healthy`` ports (a heal's, status already right) get their VLANs
+        ensured in the same bridge updates, but Neutron is not told again.
+        """
+        outcome = prov.Outcome()
+        quiet = {port.mac for _req, port in healthy}
+        self._mark_unplugged(batch, outcome)
+        plugs = self._lookup_ports([r for r in batch if r.action == prov.PLUG], outcome)
+        by_bridge = self._group_by_bridge([*plugs, *healthy], outcome, quiet)
+        self._ensure_vlans(by_bridge, outcome, quiet)
+        self._report(outcome, {r.mac: r.created_at for r in batch
+                               if r.origin is prov.Origin.HEAL})
+        return outcome
 
     def heal(self) -> None:
-        """Re-provision every OpenStack port on the host, then clean up unused VLANs."""
-        try:
-            self.resolve_bridges()
-        except sea_map.MappingError as exc:
-            LOG.error("Cannot resolve [AGENT] bridge_mappings (keeping %s): %s",
-                      sorted(self.bridges), exc)
+        """Bring every bound port's status and VLAN in line with the host; clean up VLANs.
+
+        Ports whose adapter is on the host get their VLAN ensured (Neutron is
+        asked details only of those whose status is not right yet); bound ports
+        whose adapter left the host are marked DOWN. A VIF event newer than the
+        scan wins over the heal's view of its port.
+        """
+        self._refresh_bridges()
         gen = self.guard.mark()
+        scanned_at = self.clock()
         with self._dev_lock:
             known = set(self._devices)
         client_cnas, vios_cnas = self.scan_host()
-        on_host = {norm_mac(cna.mac) for cna in client_cnas if not cna.is_trunk}
+        on_host = {vif_event.norm_mac(cna.mac) for cna in client_cnas if not cna.is_trunk}
         # Only Neutron ports bound here: the host's other adapters are not ours.
-        bound = self.bound_port_macs(portbindings.VNIC_NORMAL)
-        macs = sorted(on_host & bound)
-        requests = [prov.ProvisionRequest(prov.PLUG, mac, None, self.VIF_TYPE, self.clock())
-                    for mac in macs]
-        # One pass: one bridge update per bridge for all the ports.
-        served = self.provision(requests, retry_unknown=False)
+        bound = self.neutron.bound_ports(portbindings.VNIC_NORMAL)
+        plan = prov.plan_heal(on_host, bound, lambda m: self.superseded(m, scanned_at))
+        outcome = self._heal_ports(plan, bound, scanned_at)
         # Forget devices gone from the host or from Neutron since the scan started;
         # devices the provision thread brought up meanwhile were not in ``known``.
-        stale = known - (on_host & bound)
+        stale = known - (on_host & set(bound))
         with self._dev_lock:
-            self._devices = (self._devices - stale) | served
+            self._devices -= stale
+        if outcome.failed:
+            raise base.AgentError(f"{len(outcome.failed)} port(s) could not be provisioned")
         if self.conf.AGENT.automated_powervm_vlan_cleanup:
             self.cleanup(list(client_cnas) + list(vios_cnas), gen)
+
+    def _heal_ports(self, plan: prov.HealPlan, bound: dict[str, dict],
+                    scanned_at: float) -> prov.Outcome:
+        """Provision the plan: one pass, one bridge update per bridge; lost unplugs DOWN."""
+        healthy = self._ports_from_networks(plan.healthy, bound, plan.to_plug)
+        requests = [prov.ProvisionRequest.healed(mac, scanned_at) for mac in plan.to_plug]
+        with self.provision_lock:  # decided now: no newer request can come in between
+            down = [m for m in plan.to_down if not self.superseded(m, scanned_at)]
+            if down:
+                LOG.info("Heal: %d port(s) bound here have no adapter on the host any more; "
+                         "marking them down: %s", len(down), down)
+                self.neutron.update([], down)
+        with self._dev_lock:
+            self._devices.difference_update(down)
+        return self.provision(requests, healthy)
+
+    def _ports_from_networks(self, macs: list[str], bound: dict[str, dict],
+                             fallback: list[str]) -> Plugs:
+        """SeaPorts of healthy ports from their networks (no status change in Neutron).
+
+        A port whose network has no single VLAN segment goes to ``fallback``
+        (asked by device details, as a plug).
+        """
+        nets: dict[str, dict] = {}
+        found: Plugs = []
+        for mac in macs:
+            port = bound[mac]
+            net_id = port.get('network_id')
+            if net_id not in nets:
+                nets[net_id] = self.neutron.network(net_id)
+            try:
+                found.append((prov.ProvisionRequest.healed(mac, 0.0),
+                              sea_ports.SeaPort.from_network(mac, port, nets[net_id])))
+            except sea_ports.UnusablePort:
+                fallback.append(mac)
+        return found
 
     # ------------------------------------------------------------ bridges
     def resolve_bridges(self) -> dict[str, sea_map.ResolvedBridge]:
@@ -149,167 +189,120 @@ class SharedEthernetAgent(base.PVMAgentBase):
                                     parent_uuid=self.host_uuid)
         vioses = pvm_vios.VIOS.get(self.adapter, xag=[])
         names = {v.uuid.upper(): v.name for v in vioses}
+        self.net_bridges = list(nbs)
         self.bridges = sea_map.resolve_bridges(self.mappings, nbs, names)
         return self.bridges
 
+    def _refresh_bridges(self) -> None:
+        try:
+            self.resolve_bridges()
+        except sea_map.MappingError as exc:
+            LOG.error("Cannot resolve [AGENT] bridge_mappings (keeping %s): %s",
+                      sorted(self.bridges), exc)
+
     # ------------------------------------------------------- provisioning
-    def _provision_loop(self) -> None:
-        while not self.stopped:
-            batch = self.queue.drain(timeout=RETRY_INTERVAL)
-            if not batch or self.stopped:
-                continue
-            try:
-                self.provision(batch)
-            except Exception:
-                LOG.exception("Provisioning of %d request(s) failed; retrying in %s seconds",
-                              len(batch), self.conf.AGENT.exception_interval)
-                self.queue.requeue(batch)
-                self.wait(self.conf.AGENT.exception_interval)
-
-    def provision(self, batch: Iterable[prov.ProvisionRequest],
-                  retry_unknown: bool = True) -> set[str]:
-        """Provision a batch; returns the MACs brought up.
-
-        Unplugs mark ports down. Plugs: Neutron details by MAC, VLANs ensured
-        with one update per bridge, then the ports marked up. Plugs of ports
-        Neutron does not know go to the retry set (if retry_unknown).
-        Raises on RPC errors; bridges whose update failed are requeued.
-        """
-        batch = list(batch)
+    def _mark_unplugged(self, batch: list[prov.ProvisionRequest],
+                        outcome: prov.Outcome) -> None:
         unplugs = sorted({r.mac for r in batch if r.action == prov.UNPLUG})
-        plugs = [r for r in batch if r.action == prov.PLUG]
         if unplugs:
-            self.update_devices_down(unplugs)
+            with self.provision_lock:
+                self.neutron.update([], unplugs)
             with self._dev_lock:
                 self._devices.difference_update(unplugs)
-        if not plugs:
-            return set()
 
-        details = self.get_device_details(sorted({r.mac for r in plugs}))
-        by_mac: dict[str, dict] = {}
-        for det in details or []:
-            try:
-                by_mac[norm_mac(det.get('mac_address') or det.get('device'))] = det
-            except EventError:
-                LOG.warning("Ignoring Neutron device details with a bad MAC: %s",
-                            det.get('device'))
-
-        vlans_by_nb: dict[str, set[int]] = defaultdict(set)
-        reqs_by_nb: dict[str, list[prov.ProvisionRequest]] = defaultdict(list)
-        up: list[str] = []
-        down: list[str] = []
+    def _lookup_ports(self, plugs: list[prov.ProvisionRequest],
+                      outcome: prov.Outcome) -> Plugs:
+        """Neutron's view of each plugged port; unknown ports wait, unusable ones are logged."""
+        with self.provision_lock:  # a heal's plug yields to any newer request
+            plugs = [r for r in plugs if r.origin is not prov.Origin.HEAL
+                     or not self.superseded(r.mac, r.created_at)]
+            if not plugs:
+                return []
+            known = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
+        found: Plugs = []
         for req in plugs:
-            det = by_mac.get(req.mac)
-            if not det or not det.get('port_id') or 'network_type' not in det:
-                if retry_unknown:
-                    LOG.info("Neutron does not know a port with MAC %s yet; will retry",
-                             req.mac)
-                    self.queue.retry_later(req)
+            det = known.get(req.mac)
+            if det is None or 'network_type' not in det:
+                outcome.waiting.append(req)
                 continue
-            vlan = self._vlan_of(det)
-            if vlan is False:
-                continue
-            nb = self.bridges.get(det.get('physical_network'))
-            if nb is None:
+            try:
+                found.append((req, sea_ports.SeaPort.from_details(req.mac, det)))
+            except sea_ports.UnusablePort as exc:
+                LOG.error("Cannot provision the port with MAC %s: %s", req.mac, exc)
+        return found
+
+    def _group_by_bridge(self, plugs: Plugs, outcome: prov.Outcome,
+                         quiet: set[str]) -> dict[str, Plugs]:
+        """Plugs by Network Bridge UUID; administratively down ports are marked down."""
+        by_bridge: dict[str, Plugs] = defaultdict(list)
+        for req, port in plugs:
+            bridge = self.bridges.get(port.physnet)
+            if bridge is None:
                 LOG.error("Port %s (MAC %s) is on physical network %r, which this agent "
-                          "does not serve (bridge_mappings: %s)", det.get('port_id'), req.mac,
-                          det.get('physical_network'), sorted(self.bridges))
+                          "does not serve (bridge_mappings: %s)", port.port_id, port.mac,
+                          port.physnet, sorted(self.bridges))
+            elif not port.admin_up:
+                # Administratively down: still served (a port_update may bring it up).
+                (outcome.unchanged if port.mac in quiet else outcome.down).add(port.mac)
+            else:
+                by_bridge[bridge.nb_uuid].append((req, port))
+        return by_bridge
+
+    def _ensure_vlans(self, by_bridge: dict[str, Plugs], outcome: prov.Outcome,
+                      quiet: set[str]) -> None:
+        """One ensure_vlans_on_nb per bridge; its ports go up, or are retried on failure."""
+        for nb_uuid, plugs in by_bridge.items():
+            vlans = sorted({port.vlan for _req, port in plugs})
+            self.guard.add(vlans)
+            try:
+                pvm_bridger.ensure_vlans_on_nb(self.adapter, self.host_uuid, nb_uuid, vlans)
+            except Exception as exc:
+                LOG.error("Ensuring VLANs %s on Network Bridge %s failed: %s",
+                          vlans, nb_uuid, logtext.error_text(exc))
+                outcome.failed.extend(req for req, _port in plugs)
                 continue
-            if not det.get('admin_state_up', True):
-                down.append(req.mac)
-                continue
-            if vlan is not None:
-                vlans_by_nb[nb.nb_uuid].add(vlan)
-            reqs_by_nb[nb.nb_uuid].append(req)
+            for _req, port in plugs:
+                (outcome.unchanged if port.mac in quiet else outcome.up).add(port.mac)
 
-        failed: list[prov.ProvisionRequest] = []
-        for nb_uuid, reqs in reqs_by_nb.items():
-            vlans = sorted(vlans_by_nb.get(nb_uuid, ()))
-            if vlans:
-                self.guard.add(vlans)
-                try:
-                    pvm_bridger.ensure_vlans_on_nb(self.adapter, self.host_uuid, nb_uuid, vlans)
-                except Exception as exc:
-                    LOG.error("Ensuring VLANs %s on Network Bridge %s failed: %s",
-                              vlans, nb_uuid, _error_text(exc))
-                    failed.extend(reqs)
-                    continue
-            up.extend(r.mac for r in reqs)
+    def _report(self, outcome: prov.Outcome, heal_since: dict[str, float]) -> None:
+        """Tell Neutron which ports are down (admin) and up; count them as served.
 
-        if down:
-            # Administratively down: still served (a port_update may bring it up).
-            self.update_devices_down(sorted(set(down)))
-            with self._dev_lock:
-                self._devices.update(down)
-        if up:
-            self.update_devices_up(sorted(set(up)))
-            with self._dev_lock:
-                self._devices.update(up)
-        if failed:
-            self.queue.requeue(failed)
-            self.wait(self.conf.AGENT.exception_interval)
-        return set(up)
-
-    @staticmethod
-    def _vlan_of(det: dict) -> int | None | bool:
-        """The port's VLAN; None for flat (the bridge PVID); False if unsupported."""
-        ntype = det.get('network_type')
-        if ntype == 'flat':
-            return None
-        if ntype != 'vlan':
-            LOG.error("Port %s has network type %r; the SEA agent supports vlan and flat",
-                      det.get('port_id'), ntype)
-            return False
-        seg = det.get('segmentation_id')
-        try:
-            vlan = int(seg)
-        except (TypeError, ValueError):
-            vlan = -1
-        if not c.MIN_VLAN <= vlan <= c.MAX_VLAN:
-            LOG.error("Port %s has invalid VLAN %r", det.get('port_id'), seg)
-            return False
-        return vlan
+        A heal's port (``heal_since``: MAC -> its scan's start) with a newer request
+        is left to that request.
+        """
+        with self.provision_lock:
+            for mac in [m for m in heal_since if self.superseded(m, heal_since[m])]:
+                outcome.up.discard(mac)
+                outcome.down.discard(mac)
+            if outcome.down:
+                self.neutron.update([], sorted(outcome.down))
+            if outcome.up:
+                self.neutron.update(sorted(outcome.up), [])
+        with self._dev_lock:
+            self._devices.update(outcome.down | outcome.up | outcome.unchanged)
 
     # --------------------------------------------------------------- heal
     def scan_host(self) -> tuple[list[Any], list[Any]]:
         """(client partitions' adapters, VIOS adapters) of every partition on the host."""
-        lpars = pvm_lpar.LPAR.get(self.adapter)
-        vioses = pvm_vios.VIOS.get(self.adapter, xag=[])
-        with futures.ThreadPoolExecutor(max_workers=SCAN_WORKERS,
-                                        thread_name_prefix='scan') as pool:
-            client = pool.map(self._cnas_of, lpars)
-            vios = pool.map(self._cnas_of, vioses)
-            client_cnas = [cna for cnas in client for cna in cnas]
-            vios_cnas = [cna for cnas in vios for cna in cnas]
-        return client_cnas, vios_cnas
-
-    def _cnas_of(self, partition: Any) -> list[Any]:
-        try:
-            return pvm_net.CNA.get(self.adapter, parent=partition)
-        except pvm_exc.HttpError as exc:
-            if getattr(exc.response, 'status', None) == 404:
-                LOG.debug("Partition %s disappeared during the scan", partition.uuid)
-                return []
-            raise
+        return sea_scan.scan_host(self.adapter)
 
     def cleanup(self, cnas: list[Any], gen: int) -> dict[str, list[int]]:
         """Remove from each served bridge the VLANs no adapter on its virtual switch uses.
 
-        One update per bridge; VLANs provisioned since the scan (``gen``) are kept.
+        Every adapter's PVID and tagged VLANs are in use (client partitions' trunk
+        adapters too), but the bridges' own SEA trunk adapters. One update per
+        bridge; VLANs provisioned since the scan (``gen``) are kept.
         """
         removed: dict[str, list[int]] = {}
         for nb_uuid in sorted({b.nb_uuid for b in self.bridges.values()}):
             def compute(nb: Any) -> list[int]:
-                in_use = sea_vlans.vlans_of_adapters(cnas, nb.vswitch_id)
+                sea_trunks = sea_vlans.sea_trunk_locations([nb, *self.net_bridges])
+                in_use = sea_vlans.vlans_of_adapters(cnas, nb.vswitch_id, sea_trunks)
                 return sea_vlans.removable_vlans(nb, in_use | self.guard.since(gen))
             try:
                 removed[nb_uuid] = sea_vlans.remove_vlans_from_nb(
                     self.adapter, self.host_uuid, nb_uuid, compute)
             except Exception as exc:
                 LOG.error("VLAN cleanup of Network Bridge %s failed: %s", nb_uuid,
-                          _error_text(exc))
+                          logtext.error_text(exc))
         return removed
-
-
-def _error_text(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"

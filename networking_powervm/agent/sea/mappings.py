@@ -25,7 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from networking_powervm.common import constants as c
+from pypowervm import util as pvm_util
+
+from networking_powervm.common import constants as pvm_const
 
 
 class MappingError(ValueError):
@@ -69,7 +71,8 @@ def parse_bridge_mappings(value: str | Iterable[str] | None) -> list[BridgeMappi
 
 
 def _uuid_of_href(href: str | None) -> str:
-    return (href or '').rstrip('/').rsplit('/', 1)[-1].split('?', 1)[0].upper()
+    """Upper-case UUID an href ends with ('' if none)."""
+    return (pvm_util.get_req_path_uuid(href, preserve_case=True) or '').upper() if href else ''
 
 
 def resolve_bridges(mappings: list[BridgeMapping], net_bridges: list[Any],
@@ -89,7 +92,7 @@ def resolve_bridges(mappings: list[BridgeMapping], net_bridges: list[Any],
                                f"({', '.join(names)}) and [AGENT] bridge_mappings is empty: "
                                f"map each physical network to a SEA")
         nb = net_bridges[0]
-        return {c.DEFAULT_PHYSNET: ResolvedBridge(c.DEFAULT_PHYSNET, nb.uuid,
+        return {pvm_const.DEFAULT_PHYSNET: ResolvedBridge(pvm_const.DEFAULT_PHYSNET, nb.uuid,
                                                   nb.seas[0].dev_name)}
 
     known_vios = {name for name in vios_names.values()}

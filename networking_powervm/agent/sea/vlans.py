@@ -38,15 +38,31 @@ ETAG_MISMATCH = 412
 MAX_TRIES = 10
 
 
-def vlans_of_adapters(cnas: Iterable[Any], vswitch_id: int | None = None) -> set[int]:
-    """PVIDs and tagged VLANs of client (non-trunk) virtual Ethernet adapters.
+def sea_trunk_locations(net_bridges: Iterable[Any]) -> set[str]:
+    """Location codes of the trunk adapters (primary and additional) of the bridges' SEAs."""
+    locations: set[str] = set()
+    for nb in net_bridges:
+        for sea in nb.seas:
+            for trunk in [sea.primary_adpt, *sea.addl_adpts]:
+                if trunk is not None and trunk.loc_code:
+                    locations.add(trunk.loc_code)
+    return locations
 
-    With ``vswitch_id``, only adapters on that virtual switch count, and those
-    whose switch is unknown (a VLAN id names a different network on another switch).
+
+def vlans_of_adapters(cnas: Iterable[Any], vswitch_id: int | None = None,
+                      sea_trunks: set[str] = frozenset()) -> set[int]:
+    """PVIDs and tagged VLANs of the host's virtual Ethernet adapters: the VLANs in use.
+
+    Every adapter counts, trunk adapters of client partitions too (e.g. a
+    NovaLink partition in OVS mode), except the bridges' own SEA trunk
+    adapters on the VIOSes (``sea_trunks``: their location codes), which carry
+    the VLANs being counted. With ``vswitch_id``, only adapters on that
+    virtual switch count, and those whose switch is unknown (a VLAN id names a
+    different network on another switch).
     """
     used: set[int] = set()
     for cna in cnas:
-        if cna.is_trunk:
+        if cna.is_trunk and getattr(cna, 'loc_code', None) in sea_trunks:
             continue
         on_switch = getattr(cna, 'vswitch_id', None)
         if vswitch_id is not None and on_switch is not None and \

@@ -27,7 +27,7 @@ from pypowervm import adapter as pvm_adpt
 from pypowervm.wrappers import iocard as pvm_card
 from pypowervm.wrappers import managed_system as pvm_ms
 
-from networking_powervm.common import constants as c
+from networking_powervm.common import constants as pvm_const
 
 LOG = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def mappings_from_system(sys_w: Any) -> dict[str, list[str]]:
                 LOG.warning("Skipping an SR-IOV physical port without a location code "
                             "(label %r)", pport.label)
                 continue
-            physnet = (pport.label or '').strip() or c.DEFAULT_PHYSNET
+            physnet = (pport.label or '').strip() or pvm_const.DEFAULT_PHYSNET
             mappings.setdefault(physnet, []).append(loc_code)
     return mappings
 

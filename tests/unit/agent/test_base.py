@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from unittest import mock
@@ -22,7 +23,9 @@ import pytest
 from neutron_lib import constants as n_const
 from neutron_lib.agent import constants as agent_consts
 
-from networking_powervm.agent import base
+from networking_powervm.agent import base, neutron_rpc
+from networking_powervm.agent import provision as prov
+from networking_powervm.common import vif_event
 from tests.unit.agent import fakes
 
 
@@ -34,6 +37,15 @@ class Agent(base.PVMAgentBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.calls = []
+        self.batches = []
+        self.outcomes = []
+
+    def provision(self, batch):
+        self.batches.append(sorted((r.action, r.mac) for r in batch))
+        outcome = self.outcomes.pop(0) if self.outcomes else prov.Outcome()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def get_configurations(self):
         return {'devices': 3}
@@ -108,33 +120,42 @@ def test_revived_triggers_full_resync(agent, rpc):
 
 def test_device_helpers(agent, rpc):
     rpc.plugin.get_devices_details_list.return_value = [{'device': 'a'}]
-    assert agent.get_device_details(['a']) == [{'device': 'a'}]
+    assert agent.neutron.details(['a']) == [{'device': 'a'}]
     rpc.plugin.get_devices_details_list.assert_called_once_with(
         agent.context, ['a'], agent.agent_id, 'novalink1')
-    agent.update_devices_up(['a', 'b'])
-    agent.update_devices_down(['c'])
+    agent.neutron.update(['a', 'b'], [])
+    agent.neutron.update([], ['c'])
     assert rpc.plugin.update_device_list.call_args_list == [
         mock.call(agent.context, ['a', 'b'], [], agent.agent_id, 'novalink1'),
         mock.call(agent.context, [], ['c'], agent.agent_id, 'novalink1')]
-    assert agent.get_device_details([]) == []
+    assert agent.neutron.details([]) == []
+
+
+def test_details_by_mac_keeps_known_ports_only(agent, rpc):
+    rpc.plugin.get_devices_details_list.return_value = [
+        {'device': 'FA:16:3E:00:00:01', 'port_id': 'p1'}, {'device': 'fa:16:3e:00:00:02'},
+        {'device': 'bogus', 'port_id': 'p3'}]
+    assert agent.neutron.details_by_mac(['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']) == {
+        'fa:16:3e:00:00:01': {'device': 'FA:16:3E:00:00:01', 'port_id': 'p1'}}
 
 
 def test_rpc_calls_are_chunked(agent, rpc):
     macs = [f'fa:16:3e:00:{i // 256:02x}:{i % 256:02x}' for i in range(250)]
     rpc.plugin.get_devices_details_list.side_effect = lambda ctx, devs, aid, host: [
         {'device': d} for d in devs]
-    assert [d['device'] for d in agent.get_device_details(macs)] == macs
+    assert [d['device'] for d in agent.neutron.details(macs)] == macs
     assert [len(c.args[1]) for c in rpc.plugin.get_devices_details_list.call_args_list] == [
         100, 100, 50]
-    agent.update_devices_up(macs)
+    agent.neutron.update(macs, [])
     assert [len(c.args[1]) for c in rpc.plugin.update_device_list.call_args_list] == [
         100, 100, 50]
 
 
-def test_bound_port_macs_normalises_and_skips_bad_macs(agent, rpc):
+def test_bound_ports_normalises_and_skips_bad_macs(agent, rpc):
     rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
         {'id': 'a', 'mac_address': 'FA:16:3E:00:00:01'}, {'id': 'b', 'mac_address': 'bogus'}]
-    assert agent.bound_port_macs('normal') == {'fa:16:3e:00:00:01'}
+    assert agent.neutron.bound_ports('normal') == {
+        'fa:16:3e:00:00:01': {'id': 'a', 'mac_address': 'FA:16:3E:00:00:01'}}
     rpc.plugin.get_ports_by_vnic_type_and_host.assert_called_once_with(
         agent.context, 'normal', 'novalink1')
 
@@ -185,7 +206,7 @@ def test_setup_error_aborts_run_and_cleans_up(conf, rpc):
 
 def test_port_update_endpoint_never_raises(agent):
     agent.port_update = mock.Mock(side_effect=RuntimeError('x'))
-    base.RpcCallbacks(agent).port_update(None, port={'id': 'p1'})
+    neutron_rpc.RpcCallbacks(agent).port_update(None, port={'id': 'p1'})
     agent.port_update.assert_called_once_with(None, port={'id': 'p1'})
 
 
@@ -193,3 +214,105 @@ def test_no_managed_system(conf):
     with fakes.patched_rpc(), mock.patch.object(base.pvm_ms.System, 'get', return_value=[]):
         with pytest.raises(base.AgentError, match='no managed system'):
             Agent(conf, adapter=mock.MagicMock())
+
+
+HREF = ('https://h/rest/api/uom/LogicalPartition/0C8BC782-E312-40F7-ACAD-81EB3B9FB06D/'
+        'ClientNetworkAdapter/4204d084-77a5-329c-9d3b-2f5ccffe2803')
+MAC = 'fa:16:3e:00:00:01'
+
+
+def event(action='plug', vif_type='pvm_test', mac=MAC):
+    return vif_event.VifEvent(action, mac, vif_type, HREF)
+
+
+def test_vif_events_of_the_agents_type_are_queued_as_one_request(agent):
+    agent.handle_vif_event(event('plug'))
+    agent.handle_vif_event(event('plug', vif_type='pvm_other', mac='fa:16:3e:00:00:02'))
+    (request,) = agent.queue.pending
+    assert (request.action, request.mac, request.origin, request.lpar_uuid) == (
+        'plug', MAC, prov.Origin.EVENT, '0C8BC782-E312-40F7-ACAD-81EB3B9FB06D')
+
+
+def run_loop_until(agent, condition):
+    """Run the base's provision loop in its thread until condition() (then stop)."""
+    agent.start_thread('provision', agent.provision_loop)
+    try:
+        for _ in range(200):
+            if condition():
+                return
+            agent.wait(0.05)
+        raise AssertionError('condition not reached')
+    finally:
+        agent.stop()
+        for thread in agent.workers.threads:
+            thread.join(5)
+            assert not thread.is_alive()
+
+
+def test_provision_loop_hands_batches_to_provision_and_stop_ends_it(agent):
+    agent.handle_vif_event(event('plug'))
+    agent.handle_vif_event(event('unplug', mac='fa:16:3e:00:00:02'))
+    run_loop_until(agent, lambda: agent.batches)
+    assert agent.batches[0] == [('plug', MAC), ('unplug', 'fa:16:3e:00:00:02')]
+
+
+def test_waiting_plugs_are_offered_again_until_neutron_knows_them(agent):
+    agent.handle_vif_event(event('plug'))
+    request = agent.queue.pending[0]
+    agent.outcomes = [prov.Outcome(waiting=[request]), prov.Outcome(up={MAC})]
+    run_loop_until(agent, lambda: len(agent.batches) >= 2)
+    assert agent.batches[:2] == [[('plug', MAC)], [('plug', MAC)]]
+    assert agent.queue.retrying == [] and agent.queue.pending == []
+
+
+def test_a_failed_batch_is_requeued_and_retried(agent, caplog):
+    agent.handle_vif_event(event('plug'))
+    agent.outcomes = [RuntimeError('REST down\n<xml>' + 'x' * 5000)]
+    run_loop_until(agent, lambda: len(agent.batches) >= 2)
+    assert agent.batches[:2] == [[('plug', MAC)], [('plug', MAC)]]
+    failure = [r for r in caplog.records if 'Provisioning of 1 request(s) failed' in r.message]
+    assert failure and '\n' not in failure[0].getMessage()
+    assert len(failure[0].getMessage()) < 600
+
+
+def test_stop_wakes_the_provision_loop_at_once(agent):
+    agent.conf.set_override('exception_interval', 3600, 'AGENT')
+    thread = agent.start_thread('provision', agent.provision_loop)
+    agent.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_heal_failures_back_off_log_one_line_each_and_recovery(conf, rpc, caplog):
+    """REST down for three passes: no traceback at ERROR, growing waits, then 'works again'."""
+    caplog.set_level(logging.INFO)
+
+    class Flaky(Agent):
+        def heal(self):
+            self.calls.append('heal')
+            if len(self.calls) <= 3:
+                raise base.pvm_exc.ConnectionError('Connection refused for GET /rest/api/uom')
+            self.stop()
+
+    a = Flaky(conf, adapter=mock.MagicMock())
+    waits = []
+    a._heal_now = mock.Mock(wait=lambda seconds: waits.append(seconds))
+    a._heal_loop()
+    assert a.calls == ['heal'] * 4
+    assert waits[:3] == [1, 2, 4]            # exception_interval = 1, doubling
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 3 and all(r.exc_info is None for r in errors)
+    assert 'ConnectionError: Connection refused' in errors[0].getMessage()
+    assert 'Heal and optimize works again after 3 failure(s)' in caplog.text
+
+
+def test_provisioning_failures_back_off(agent, caplog):
+    caplog.set_level(logging.INFO)
+    agent.handle_vif_event(event('plug'))
+    agent.outcomes = [RuntimeError('VIOS busy'), RuntimeError('VIOS busy'), prov.Outcome()]
+    waits = []
+    agent._retry = lambda outcome, delay: (waits.append(delay),
+                                           agent.queue.requeue(outcome.failed))
+    run_loop_until(agent, lambda: len(agent.batches) >= 3)
+    assert waits[:3] == [1, 2, 1]   # doubling while failing, exception_interval once it works
+    assert 'Provisioning of 1 request(s) works again after 2 failure(s)' in caplog.text

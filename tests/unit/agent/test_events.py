@@ -22,7 +22,8 @@ from unittest import mock
 import pytest
 
 from networking_powervm.agent import events
-from networking_powervm.common import constants as c
+from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import vif_event
 
 HREF = ('https://127.0.0.1:12443/rest/api/uom/LogicalPartition/'
         '0C8BC782-E312-40F7-ACAD-81EB3B9FB06D/ClientNetworkAdapter/'
@@ -42,34 +43,28 @@ def vif(action='plug', mac='FA163E0A0B0C', vtype='pvm_sea', **extra):
 @pytest.fixture
 def agent():
     a = mock.Mock()
-    a.VIF_TYPE = c.VIF_TYPE_PVM_SEA
+    a.VIF_TYPE = pvm_const.VIF_TYPE_PVM_SEA
     a.handle_other_event.return_value = True
     return a
 
 
-@pytest.mark.parametrize('raw', ['FA163E0A0B0C', 'fa:16:3e:0a:0b:0c', 'FA-16-3E-0A-0B-0C'])
-def test_norm_mac(raw):
-    assert events.norm_mac(raw) == 'fa:16:3e:0a:0b:0c'
-
-
-@pytest.mark.parametrize('raw', ['FA163E0A0B', 'zz163e0a0b0c', '', None, 12])
-def test_norm_mac_rejects_and_names_value(raw):
-    with pytest.raises(events.EventError, match=repr(raw).replace('(', r'\(')):
-        events.norm_mac(raw)
+def vif_of(action, mac, href=HREF, vtype='pvm_sea'):
+    return vif_event.VifEvent(action, mac, vtype, href)
 
 
 def test_plug_and_unplug_dispatched_with_normalised_mac(agent):
     handler = events.AgentEventHandler(agent)
     handler.process([vif('plug'), vif('unplug', mac='fa:16:3e:0a:0b:0d')])
     assert agent.handle_vif_event.call_args_list == [
-        mock.call('plug', 'fa:16:3e:0a:0b:0c', HREF),
-        mock.call('unplug', 'fa:16:3e:0a:0b:0d', HREF)]
+        mock.call(vif_of('plug', 'fa:16:3e:0a:0b:0c')),
+        mock.call(vif_of('unplug', 'fa:16:3e:0a:0b:0d'))]
     agent.handle_other_event.assert_not_called()
 
 
-def test_other_vif_type_ignored(agent):
+def test_vif_events_of_any_type_go_to_the_agent_never_to_other_events(agent):
     events.AgentEventHandler(agent).process([vif(vtype='pvm_sriov')])
-    agent.handle_vif_event.assert_not_called()
+    agent.handle_vif_event.assert_called_once_with(
+        vif_of('plug', 'fa:16:3e:0a:0b:0c', vtype='pvm_sriov'))
     agent.handle_other_event.assert_not_called()
 
 
@@ -104,7 +99,7 @@ def test_malformed_vif_events_logged_and_ignored(agent, caplog, event, bad):
     events.AgentEventHandler(agent).process([event, vif()])
     assert bad in caplog.text
     # The good event after the bad one is still handled; the bad one is not.
-    agent.handle_vif_event.assert_called_once_with('plug', 'fa:16:3e:0a:0b:0c', HREF)
+    agent.handle_vif_event.assert_called_once_with(vif_of('plug', 'fa:16:3e:0a:0b:0c'))
     agent.handle_other_event.assert_not_called()
 
 
@@ -129,4 +124,42 @@ def test_real_event_wrapper_parsed(agent):
         {'provider': 'NOVA_PVM_VIF', 'action': 'plug', 'mac': 'FA163E0A0B0C', 'type': 'pvm_sea'}))
     w.set_parm_value('EventType', 'CUSTOM_CLIENT_EVENT')
     events.AgentEventHandler(agent).process([w])
-    agent.handle_vif_event.assert_called_once_with('plug', 'fa:16:3e:0a:0b:0c', HREF)
+    agent.handle_vif_event.assert_called_once_with(vif_of('plug', 'fa:16:3e:0a:0b:0c'))
+
+
+# ------------------------------------------------ hostile input: bounded, never raised
+
+
+def deep_detail(depth=100_000):
+    return '{"provider": "NOVA_PVM_VIF", "x": ' + '[' * depth + ']' * depth + '}'
+
+
+def test_deeply_nested_detail_is_a_malformed_event(agent, caplog):
+    caplog.set_level(logging.WARNING)
+    events.AgentEventHandler(agent).process([ev('CUSTOM_CLIENT_EVENT', HREF, deep_detail()),
+                                             vif()])
+    assert 'Ignoring malformed PowerVM event' in caplog.text
+    agent.handle_vif_event.assert_called_once_with(vif_of('plug', 'fa:16:3e:0a:0b:0c'))
+    assert all(len(r.getMessage()) < 1000 for r in caplog.records)
+
+
+@pytest.mark.parametrize('body', [
+    {'provider': 'NOVA_PVM_VIF', 'action': 'plug', 'mac': 'x' * 100_000, 'type': 'pvm_sea'},
+    {'provider': 'NOVA_PVM_VIF', 'action': 'y' * 100_000, 'mac': 'FA163E0A0B0C',
+     'type': 'pvm_sea'},
+    {'provider': 'NOVA_PVM_VIF', 'action': 'plug', 'type': 'pvm_sea', 'pad': 'z' * 100_000},
+])
+def test_what_is_logged_of_a_large_bad_event_is_bounded(agent, caplog, body):
+    caplog.set_level(logging.DEBUG)
+    events.AgentEventHandler(agent).process([
+        ev('CUSTOM_CLIENT_EVENT', HREF, json.dumps(body), eid='e' * 50_000)])
+    agent.handle_vif_event.assert_not_called()
+    assert 'Ignoring malformed PowerVM event' in caplog.text
+    assert max(len(r.getMessage()) for r in caplog.records) < 1000
+
+
+def test_an_agent_failure_logs_the_event_bounded(agent, caplog):
+    agent.handle_vif_event.side_effect = RuntimeError('boom')
+    events.AgentEventHandler(agent).process([vif(pad='p' * 100_000)])
+    assert 'Error handling PowerVM event' in caplog.text and 'boom' in caplog.text
+    assert max(len(r.getMessage()) for r in caplog.records) < 2000

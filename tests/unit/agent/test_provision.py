@@ -17,7 +17,8 @@ from __future__ import annotations
 import pytest
 
 from networking_powervm.agent import provision as prov
-from networking_powervm.common import constants as c
+from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import vif_event
 
 LPAR = '0C8BC782-E312-40F7-ACAD-81EB3B9FB06D'
 HREF = (f'https://127.0.0.1:12443/rest/api/uom/ManagedSystem/c5d782c7-44e4-3086-ad15-'
@@ -35,21 +36,31 @@ class Clock:
 
 
 def req(action: str, mac: str = MAC, lpar: str | None = LPAR, at: float = 1000.0):
-    return prov.ProvisionRequest(action, mac, lpar, c.VIF_TYPE_PVM_SEA, at)
+    return prov.ProvisionRequest(action, mac, prov.Origin.EVENT, lpar, at)
 
 
-def test_lpar_uuid_from_href():
-    assert prov.lpar_uuid_from_href(HREF) == LPAR
-    vios = HREF.replace('LogicalPartition', 'VirtualIOServer')
-    assert prov.lpar_uuid_from_href(vios) == LPAR
-    assert prov.lpar_uuid_from_href('https://x/rest/api/uom/ManagedSystem/abc') is None
-    assert prov.lpar_uuid_from_href(None) is None
+def replug(mac: str = MAC):
+    return prov.ProvisionRequest.replug(mac, Clock())
 
 
-def test_from_event_uses_href_and_clock():
+def test_from_event_takes_the_parsed_event_and_the_clock():
     clock = Clock()
-    r = prov.ProvisionRequest.from_event(prov.PLUG, MAC, HREF, c.VIF_TYPE_PVM_SEA, clock)
-    assert (r.action, r.mac, r.lpar_uuid, r.created_at) == (prov.PLUG, MAC, LPAR, 1000.0)
+    event = vif_event.VifEvent(prov.PLUG, MAC.upper(), pvm_const.VIF_TYPE_PVM_SEA, HREF)
+    r = prov.ProvisionRequest.from_event(event, clock)
+    assert (r.action, r.mac, r.origin, r.lpar_uuid, r.created_at) == (
+        prov.PLUG, MAC, prov.Origin.EVENT, LPAR, 1000.0)
+
+
+def test_an_event_without_partition_is_still_an_event_not_a_replug():
+    """An href naming no partition must not turn the request into a port_update re-plug."""
+    href = 'https://h/rest/api/uom/ClientNetworkAdapter/4204d084-77a5-329c-9d3b-2f5ccffe2803'
+    event = vif_event.VifEvent(prov.PLUG, MAC, pvm_const.VIF_TYPE_PVM_SEA, href)
+    r = prov.ProvisionRequest.from_event(event)
+    assert (r.origin, r.lpar_uuid) == (prov.Origin.EVENT, None)
+    q = prov.ProvisionQueue()
+    q.add(r)
+    q.add(replug())     # an event's request is pending: the re-plug is not queued
+    assert q.drain(0) == [r]
 
 
 def test_bad_action_names_value():
@@ -90,7 +101,7 @@ def test_retry_set_offered_each_cycle_until_timeout():
     q = prov.ProvisionQueue(clock=clock)
     r = req(prov.PLUG, at=clock())
     q.retry_later(r)
-    clock.now += c.PORT_WAIT_TIMEOUT - 1
+    clock.now += pvm_const.PORT_WAIT_TIMEOUT - 1
     assert q.drain(0) == [r]          # still offered
     q.retry_later(r)                  # still unknown to Neutron
     clock.now += 1                    # 20 minutes after the plug
@@ -101,7 +112,7 @@ def test_retry_set_offered_each_cycle_until_timeout():
 def test_retry_later_of_expired_request_is_dropped():
     clock = Clock()
     q = prov.ProvisionQueue(clock=clock)
-    clock.now += c.PORT_WAIT_TIMEOUT
+    clock.now += pvm_const.PORT_WAIT_TIMEOUT
     q.retry_later(req(prov.PLUG, at=1000.0))
     assert q.retrying == []
 
@@ -132,14 +143,14 @@ def test_close_wakes_drain():
 def test_unplug_cancels_a_pending_partitionless_plug():
     """A port_update re-plug (no partition) pending when the VM is unplugged: only the unplug."""
     q = prov.ProvisionQueue()
-    q.add(req(prov.PLUG, lpar=None))
+    q.add(replug())
     q.add(req(prov.UNPLUG))
     assert [(r.action, r.lpar_uuid) for r in q.drain(0)] == [(prov.UNPLUG, LPAR)]
 
 
 def test_unplug_cancels_a_retried_partitionless_plug():
     q = prov.ProvisionQueue()
-    q.retry_later(req(prov.PLUG, lpar=None))
+    q.retry_later(replug())
     q.add(req(prov.UNPLUG))
     assert [r.action for r in q.drain(0)] == [prov.UNPLUG]
     assert q.retrying == []
@@ -149,13 +160,41 @@ def test_unplug_cancels_a_retried_partitionless_plug():
 def test_partitionless_plug_never_overrides_an_event_request(pending):
     q = prov.ProvisionQueue()
     q.add(req(pending))
-    q.add(req(prov.PLUG, lpar=None))
-    assert [(r.action, r.lpar_uuid) for r in q.drain(0)] == [(pending, LPAR)]
+    q.add(replug())
+    assert [(r.action, r.origin) for r in q.drain(0)] == [(pending, prov.Origin.EVENT)]
 
 
 def test_partitionless_plug_of_another_mac_is_queued():
     q = prov.ProvisionQueue()
     q.add(req(prov.UNPLUG))
-    q.add(req(prov.PLUG, mac='fa:16:3e:00:00:02', lpar=None))
+    q.add(replug('fa:16:3e:00:00:02'))
     assert sorted((r.mac, r.action) for r in q.drain(0)) == [
         (MAC, prov.UNPLUG), ('fa:16:3e:00:00:02', prov.PLUG)]
+
+
+def port(status, admin=True):
+    return {'status': status, 'admin_state_up': admin}
+
+
+def test_plan_heal_sorts_bound_ports_by_what_their_status_needs():
+    macs = [f'fa:16:3e:00:00:0{i}' for i in range(1, 8)]
+    bound = {macs[0]: port('ACTIVE'), macs[1]: port('DOWN'), macs[2]: port('BUILD'),
+             macs[3]: port('ACTIVE'), macs[4]: port('DOWN'),
+             macs[5]: port('DOWN', admin=False), macs[6]: port('ACTIVE')}
+    on_host = {macs[0], macs[1], macs[2], macs[5], macs[6]}
+    plan = prov.plan_heal(on_host, bound, superseded=lambda mac: mac == macs[6])
+    assert plan == prov.HealPlan(healthy=[macs[0], macs[5]], to_plug=[macs[1], macs[2]],
+                                 to_down=[macs[3]])
+    plan = prov.plan_heal(on_host, bound, superseded=lambda mac: False, admin_aware=False)
+    assert plan.to_plug == [macs[1], macs[2], macs[5]]
+
+
+def test_recent_events_tell_whether_an_event_came_after_a_scan():
+    clock = Clock()
+    events = prov.RecentEvents(clock)
+    events.record(req(prov.UNPLUG, at=1005.0))
+    assert events.newer(MAC, since=1000.0) and events.newer(MAC, since=1005.0)
+    assert not events.newer(MAC, since=1006.0)
+    assert not events.newer('fa:16:3e:00:00:02', since=0.0)
+    clock.now = 1005.0 + pvm_const.PORT_WAIT_TIMEOUT + 1   # forgotten after a while
+    assert not events.newer(MAC, since=0.0)

@@ -20,10 +20,10 @@ from neutron_lib.api.definitions import portbindings
 from neutron_lib.plugins.ml2 import api
 
 from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import profile as pvm_profile
 from networking_powervm.ml2 import mech_pvm_sriov
-from networking_powervm.ml2 import profile as pvm_profile
 
-PORTS = ['U78C9.001.WZS094N-P1-C7-T1', 'U78C9.001.WZS094N-P1-C7-T2']
+PORTS = [f'U78C9.001.WZS094N-P1-C7-T{n}' for n in (1, 2, 3, 4)]
 VLAN_SEGMENT = base.AgentMechanismVlanTestCase.VLAN_SEGMENTS[1]
 FLAT_SEGMENT = base.AgentMechanismFlatTestCase.FLAT_SEGMENTS[1]
 
@@ -105,10 +105,10 @@ class PvmSRIOVMechanismVlanTestCase(PvmSRIOVMechanismBaseTestCase,
         self._check_unbound(self._bind(vnic_type=portbindings.VNIC_NORMAL))
 
     def test_physical_ports_are_the_physnets_ports(self):
-        agents = self._agent(bridge_mappings={'fake_physical_network': PORTS[:1],
-                                              'default': PORTS[1:]})
+        agents = self._agent(bridge_mappings={'fake_physical_network': PORTS[:2],
+                                              'default': PORTS[2:]})
         context = self._bind(agents=agents)
-        self.assertEqual(PORTS[:1], context._bound_vif_details['physical_ports'])
+        self.assertEqual(PORTS[:2], context._bound_vif_details['physical_ports'])
 
     def test_tunnel_segments_refused(self):
         gre = base.AgentMechanismGreTestCase.GRE_SEGMENTS[1]
@@ -208,6 +208,18 @@ class PvmSRIOVProfileTestCase(PvmSRIOVMechanismBaseTestCase):
     def test_maxcapacity_below_agent_default_capacity_refused(self):
         agents = self._agent(default_capacity=0.5)
         self._assert_refused({'maxcapacity': 0.2}, 0.2, agents=agents)
+
+    def test_more_vfs_than_the_physnets_physical_ports_refused(self):
+        for value in (5, '5', 1000000, 10 ** 30):
+            with self.subTest(value=value):
+                self._assert_refused({'vnic_required_vfs': value}, value)
+
+    def test_as_many_vfs_as_physical_ports_accepted(self):
+        details = self._bind(profile={'vnic_required_vfs': 4})._bound_vif_details
+        self.assertEqual(4, details['redundancy'])
+
+    def test_agent_default_above_the_physnets_ports_refused(self):
+        self._assert_refused({}, 5, agents=self._agent(default_redundancy=5))
 
     def test_bad_agent_default_refused(self):
         self._assert_refused({}, 'None', agents=self._agent(default_capacity='None'))

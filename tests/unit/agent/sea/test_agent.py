@@ -18,11 +18,13 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import network as pvm_net
 
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent.sea import agent as sea_agent
-from networking_powervm.common import constants as c
+from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import vif_event
 from tests.unit.agent import fakes, pvmdata
 
 NB_UUID = 'b6a027a8-5c0b-3ac0-8547-b516f5ba6151'
@@ -76,7 +78,11 @@ def env(conf):
 
 
 def plug(mac, lpar=LPAR1):
-    return prov.ProvisionRequest(prov.PLUG, mac, lpar, c.VIF_TYPE_PVM_SEA, 1000.0)
+    return prov.ProvisionRequest(prov.PLUG, mac, prov.Origin.EVENT, lpar, 1000.0)
+
+
+def event(action, mac):
+    return vif_event.VifEvent(action, mac, pvm_const.VIF_TYPE_PVM_SEA, HREF)
 
 
 def test_identity_and_heartbeat(env):
@@ -106,9 +112,9 @@ def test_plugs_on_one_bridge_make_one_ensure_then_up(env):
         {macs[0]: details(macs[0], 100), macs[1]: details(macs[1], 101),
          macs[2]: details(macs[2], 100), macs[3]: details(macs[3], 102)})
     for mac in macs:
-        env.agent.handle_vif_event('plug', mac, HREF)
-    up = env.agent.provision(env.agent.queue.drain(0))
-    assert up == set(macs)
+        env.agent.handle_vif_event(event('plug', mac))
+    outcome = env.agent.provision(env.agent.queue.drain(0))
+    assert outcome.up == set(macs) and not outcome.failed and not outcome.waiting
     env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
                                        [100, 101, 102])
     assert [name for name, *_ in env.order.mock_calls] == ['ensure', 'update_device_list']
@@ -117,42 +123,46 @@ def test_plugs_on_one_bridge_make_one_ensure_then_up(env):
     assert env.agent.get_configurations()['devices'] == 4
 
 
-def test_ensure_failure_no_up_and_requeued(env):
+def test_ensure_failure_no_up_and_retried(env):
     mac = 'fa:16:3e:00:00:01'
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron({mac: details(mac, 100)})
     env.ensure.side_effect = RuntimeError('VIOS busy')
-    assert env.agent.provision([plug(mac)]) == set()
+    outcome = env.agent.provision([plug(mac)])
+    assert outcome.up == set() and [r.mac for r in outcome.failed] == [mac]
     env.rpc.plugin.update_device_list.assert_not_called()
-    assert [r.mac for r in env.agent.queue.pending] == [mac]
 
 
 def test_unknown_port_goes_to_retry_set(env):
     known, unknown = 'fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron({known: details(known, 100)})
-    env.agent.provision([plug(known), plug(unknown)])
-    assert [r.mac for r in env.agent.queue.retrying] == [unknown]
+    outcome = env.agent.provision([plug(known), plug(unknown)])
+    assert [r.mac for r in outcome.waiting] == [unknown]
     assert env.rpc.plugin.update_device_list.call_args[0][1] == [known]
 
 
 def test_unplug_marks_down(env):
     mac = 'fa:16:3e:00:00:01'
-    env.agent.handle_vif_event('unplug', mac, HREF)
+    env.agent.handle_vif_event(event('unplug', mac))
     env.agent.provision(env.agent.queue.drain(0))
     env.rpc.plugin.update_device_list.assert_called_once_with(
         env.agent.context, [], [mac], env.agent.agent_id, 'novalink1')
     env.ensure.assert_not_called()
 
 
-def test_unserved_physnet_and_bad_types_not_brought_up(env):
-    macs = ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02', 'fa:16:3e:00:00:03']
+def test_unserved_physnet_and_bad_types_not_brought_up(env, caplog):
+    macs = [f'fa:16:3e:00:00:0{i}' for i in range(1, 5)]
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron({
         macs[0]: details(macs[0], 100, physnet='other'),
         macs[1]: details(macs[1], 5000),
-        macs[2]: details(macs[2], 7, network_type='vxlan')})
-    assert env.agent.provision([plug(m) for m in macs]) == set()
+        macs[2]: details(macs[2], 7, network_type='vxlan'),
+        macs[3]: details(macs[3], None, network_type='flat')})
+    outcome = env.agent.provision([plug(m) for m in macs])
+    assert outcome == prov.Outcome()
     env.ensure.assert_not_called()
     env.rpc.plugin.update_device_list.assert_not_called()
-    assert env.agent.queue.retrying == []
+    for named in ("'other'", 'invalid VLAN 5000', "network type 'vxlan'",
+                  "network type 'flat'"):
+        assert named in caplog.text
 
 
 def test_port_update_only_for_served_ports(env):
@@ -164,8 +174,12 @@ def test_port_update_only_for_served_ports(env):
     assert [r.mac for r in env.agent.queue.pending] == [mac]
 
 
-def cna(mac, pvid, tagged=(), trunk=False):
-    return SimpleNamespace(mac=mac, pvid=pvid, tagged_vlans=list(tagged), is_trunk=trunk)
+def cna(mac, pvid, tagged=(), trunk=False, loc_code=None):
+    return SimpleNamespace(mac=mac, pvid=pvid, tagged_vlans=list(tagged), is_trunk=trunk,
+                           loc_code=loc_code)
+
+
+SEA_TRUNK_LOC = 'U8247.22L.2125D4A-V1-C3'  # the captured bridge's additional trunk adapter
 
 
 def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
@@ -175,14 +189,15 @@ def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
     by_parent = {
         'L1': [cna(os_mac, 1001)],                   # OpenStack port, VLAN 1001
         'L2': [cna(other_mac, 1, [1002])],           # not OpenStack, tags 1002
-        VIOS1: [cna('AAAAAAAAAAAA', 1003), cna('BBBBBBBBBBBB', 4094, [1004], trunk=True)],
+        VIOS1: [cna('AAAAAAAAAAAA', 1003),
+                cna('BBBBBBBBBBBB', 4094, [1004], trunk=True, loc_code=SEA_TRUNK_LOC)],
     }
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
         {'fa:16:3e:00:00:01': details('fa:16:3e:00:00:01', 1001)})
     env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
         {'id': 'p1', 'mac_address': 'fa:16:3e:00:00:01'},
         {'id': 'p2', 'mac_address': 'fa:16:3e:00:00:99'}]   # bound here, but no adapter
-    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=lpars), \
+    with mock.patch.object(pvm_lpar.LPAR, 'get', return_value=lpars), \
             mock.patch.object(sea_agent.pvm_vios.VIOS, 'get', return_value=[vios]), \
             mock.patch.object(pvm_net.CNA, 'get',
                               side_effect=lambda adpt, parent: by_parent[parent.uuid]), \
@@ -206,7 +221,7 @@ def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
 
 def test_heal_without_cleanup_never_writes_bridge(env, conf):
     conf.set_override('automated_powervm_vlan_cleanup', False, 'AGENT')
-    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=[]), \
+    with mock.patch.object(pvm_lpar.LPAR, 'get', return_value=[]), \
             mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
                               return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
             mock.patch.object(pvm_net.CNA, 'get', return_value=[]), \
@@ -232,21 +247,22 @@ def test_port_update_for_another_host_ignored(env):
     assert env.agent.queue.pending == []
     env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac,
                                       'binding:host_id': 'novalink1'})
-    assert [(r.mac, r.lpar_uuid) for r in env.agent.queue.pending] == [(mac, None)]
+    assert [(r.mac, r.origin) for r in env.agent.queue.pending] == [
+        (mac, prov.Origin.PORT_UPDATE)]
 
 
 def test_admin_down_port_marked_down_still_served_and_port_update_brings_it_up(env):
     mac = 'fa:16:3e:00:00:01'
     ports = {mac: details(mac, 100, admin_state_up=False)}
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron(ports)
-    assert env.agent.provision([plug(mac)]) == set()
+    assert env.agent.provision([plug(mac)]) == prov.Outcome(down={mac})
     env.rpc.plugin.update_device_list.assert_called_once_with(
         env.agent.context, [], [mac], env.agent.agent_id, 'novalink1')
     assert env.agent.get_configurations()['devices'] == 1
     # Admin up again: Neutron's port_update re-provisions it.
     ports[mac] = details(mac, 100)
     env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac})
-    assert env.agent.provision(env.agent.queue.drain(0)) == {mac}
+    assert env.agent.provision(env.agent.queue.drain(0)).up == {mac}
     assert env.rpc.plugin.update_device_list.call_args[0][1] == [mac]
 
 
@@ -254,7 +270,7 @@ def test_unplug_cancels_a_pending_port_update_replug(env):
     mac = 'fa:16:3e:00:00:01'
     env.agent._devices.add(mac)
     env.agent.port_update(None, port={'id': 'p1', 'mac_address': mac})
-    env.agent.handle_vif_event('unplug', mac, HREF)
+    env.agent.handle_vif_event(event('unplug', mac))
     batch = env.agent.queue.drain(0)
     assert [(r.action, r.lpar_uuid) for r in batch] == [('unplug', LPAR1)]
     env.agent.provision(batch)
@@ -278,7 +294,7 @@ def test_heal_device_count_keeps_concurrent_plugs_and_drops_stale(env):
         {on_host: details(on_host, 1001)})
     env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
         {'id': 'p1', 'mac_address': on_host}]
-    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=[lpar]), \
+    with mock.patch.object(pvm_lpar.LPAR, 'get', return_value=[lpar]), \
             mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
                               return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
             mock.patch.object(pvm_net.CNA, 'get', side_effect=cnas), \
@@ -287,3 +303,118 @@ def test_heal_device_count_keeps_concurrent_plugs_and_drops_stale(env):
     # gone: no adapter on the host any more; unbound: Neutron no longer binds it here.
     assert env.agent._devices == {on_host, concurrent}
     assert env.agent.get_configurations()['devices'] == 2
+
+
+def test_cleanup_keeps_the_vlans_of_a_client_partitions_trunk_adapter(env):
+    """pypowervm's fake_cna.txt: a client partition's trunk adapter, PVID 100, tagged 53-55."""
+    client_trunk = pvmdata.cnas('fake_cna.txt')
+    client_trunk.set_parm_value('VirtualSwitchID', '0')
+    own_trunk = cna('BBBBBBBBBBBB', 4094, [1000, 1001, 1002, 1003, 1004, 53, 100],
+                    trunk=True, loc_code=SEA_TRUNK_LOC)
+    env.nb_get.side_effect = lambda *a, **kw: (
+        bridge(extra=(53, 54, 55, 100, 1001)) if 'uuid' in kw else [bridge()])
+    with mock.patch.object(pvm_net.NetBridge, 'update', autospec=True) as update:
+        removed = env.agent.cleanup([client_trunk, own_trunk], env.agent.guard.mark())
+    assert removed == {NB_UUID: [1000, 1001]}
+    nb = update.call_args[0][0]
+    assert [sorted(t.tagged_vlans) for s in nb.seas for t in s.addl_adpts] == [
+        [53, 54, 55, 100], [53, 54, 55, 100]]
+
+
+# ------------------------------------------------ heal: status follows the host
+
+
+@pytest.fixture
+def host_with(env):
+    """heal() on a host whose partition L1 has the given adapters (VIOS: none)."""
+    def run(adapters, bound, networks=None):
+        env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = bound
+        env.rpc.plugin.get_network_details.side_effect = (
+            lambda ctx, net_id, agent_id, host: (networks or {}).get(net_id, {}))
+        with mock.patch.object(pvm_lpar.LPAR, 'get',
+                               return_value=[SimpleNamespace(uuid='L1')]), \
+                mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
+                                  return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
+                mock.patch.object(pvm_net.CNA, 'get',
+                                  side_effect=lambda adpt, parent: adapters(parent)), \
+                mock.patch.object(pvm_net.NetBridge, 'update', autospec=True):
+            env.agent.heal()
+    return run
+
+
+def vlan_net(vlan, physnet='physnet1'):
+    return {'provider:network_type': 'vlan', 'provider:physical_network': physnet,
+            'provider:segmentation_id': vlan}
+
+
+def test_heal_marks_down_bound_ports_whose_adapter_left_the_host(env, host_with):
+    """Lost unplugs (event-queue overflow, agent down): the port is ACTIVE, its adapter gone."""
+    gone, kept = 'fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'
+    env.agent._devices.update({gone, kept})
+    host_with(lambda parent: [cna('FA163E000002', 1001)] if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': gone, 'status': 'ACTIVE', 'network_id': 'n1'},
+               {'id': 'p2', 'mac_address': kept, 'status': 'ACTIVE', 'network_id': 'n1'}],
+              {'n1': vlan_net(1001)})
+    assert env.rpc.plugin.update_device_list.call_args_list == [
+        mock.call(env.agent.context, [], [gone], env.agent.agent_id, 'novalink1')]
+    assert env.agent._devices == {kept}
+
+
+def test_heal_over_healthy_ports_asks_no_details_and_changes_no_status(env, host_with):
+    """ACTIVE ports on the host: their VLAN is ensured from the network, Neutron not asked."""
+    macs = ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']
+    host_with(lambda parent: [cna('FA163E000001', 1001), cna('FA163E000002', 1005)]
+              if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': macs[0], 'status': 'ACTIVE', 'network_id': 'n1'},
+               {'id': 'p2', 'mac_address': macs[1], 'status': 'ACTIVE', 'network_id': 'n2'}],
+              {'n1': vlan_net(1001), 'n2': vlan_net(1005)})
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+    env.rpc.plugin.update_device_list.assert_not_called()
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
+                                       [1001, 1005])
+    assert env.agent.get_configurations()['devices'] == 2
+
+
+def test_heal_asks_details_only_of_ports_that_need_action(env, host_with):
+    healthy, building = 'fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {building: details(building, 1002)})
+    host_with(lambda parent: [cna('FA163E000001', 1001), cna('FA163E000002', 1002)]
+              if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': healthy, 'status': 'ACTIVE', 'network_id': 'n1'},
+               {'id': 'p2', 'mac_address': building, 'status': 'DOWN', 'network_id': 'n2'}],
+              {'n1': vlan_net(1001)})
+    assert env.rpc.plugin.get_devices_details_list.call_args[0][1] == [building]
+    assert env.rpc.plugin.update_device_list.call_args_list == [
+        mock.call(env.agent.context, [building], [], env.agent.agent_id, 'novalink1')]
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
+                                       [1001, 1002])
+
+
+def test_an_unplug_during_the_heal_scan_wins(env, host_with):
+    """The heal saw the adapter; the unplug came (and was provisioned) during its scan."""
+    mac = 'fa:16:3e:00:00:01'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron({mac: details(mac, 1001)})
+
+    def adapters(parent):
+        if parent.uuid != 'L1':
+            return []
+        env.agent.handle_vif_event(event('unplug', mac))
+        env.agent.provision(env.agent.queue.drain(0))
+        return [cna('FA163E000001', 1001)]
+
+    host_with(adapters, [{'id': 'p1', 'mac_address': mac, 'status': 'DOWN',
+                          'network_id': 'n1'}])
+    assert env.rpc.plugin.update_device_list.call_args_list == [
+        mock.call(env.agent.context, [], [mac], env.agent.agent_id, 'novalink1')]
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+
+
+def test_heal_leaves_ports_with_a_queued_request_to_it(env, host_with):
+    """A plug being provisioned when the heal looks: the heal does not ask (BUILD) it again."""
+    mac = 'fa:16:3e:00:00:01'
+    env.agent.queue.add(plug(mac))
+    host_with(lambda parent: [cna('FA163E000001', 1001)] if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': mac, 'status': 'DOWN', 'network_id': 'n1'}])
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+    env.rpc.plugin.update_device_list.assert_not_called()

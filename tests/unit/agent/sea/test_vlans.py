@@ -46,9 +46,10 @@ def cna(pvid, tagged=(), trunk=False):
     return SimpleNamespace(pvid=pvid, tagged_vlans=list(tagged), is_trunk=trunk)
 
 
-def test_vlans_of_adapters_counts_pvids_and_tagged_but_not_trunks():
-    used = vlans.vlans_of_adapters([cna(10), cna(20, [21, 22]), cna(30, [31], trunk=True)])
-    assert used == {10, 20, 21, 22}
+def test_vlans_of_adapters_counts_pvids_and_tagged_of_every_adapter_but_sea_trunks():
+    adapters = [cna(10), cna(20, [21, 22]), cna(30, [31], trunk=True),
+                SimpleNamespace(pvid=40, tagged_vlans=[41], is_trunk=True, loc_code='SEA-C3')]
+    assert vlans.vlans_of_adapters(adapters, sea_trunks={'SEA-C3'}) == {10, 20, 21, 22, 30, 31}
 
 
 def test_vlans_of_adapters_on_one_switch_keeps_unknown_switch():
@@ -155,3 +156,33 @@ def test_guard_reports_vlans_provisioned_since_mark():
     gen = guard.mark()
     guard.add([7])
     assert guard.since(gen) == {7}
+
+
+# ------------------------------------------------ trunk adapters of client partitions
+
+
+def test_client_partition_trunk_adapter_vlans_are_in_use():
+    """pypowervm's fake_cna.txt: a partition's trunk adapter, PVID 100 with tagged 53-55."""
+    trunk = pvmdata.cnas('fake_cna.txt')
+    assert trunk.is_trunk and trunk.pvid == 100 and trunk.tagged_vlans == [53, 54, 55]
+    assert vlans.vlans_of_adapters([trunk], vswitch_id=0) == {53, 54, 55, 100}
+
+
+def test_only_the_bridges_own_sea_trunk_adapters_are_left_out():
+    """cna_feed1.txt: a VIOS's adapters, two of them its SEA's trunks (PVID 1 and 4094)."""
+    vios_cnas = pvmdata.cnas('cna_feed1.txt')
+    client_trunk = pvmdata.cnas('fake_cna.txt')
+    nb = pvmdata.net_bridges('nbbr_network_bridge.txt')[0]
+    for sea in nb.seas:   # the bridge's trunks are the VIOS's adapters C3 and C4
+        for trunk, loc in zip([sea.primary_adpt, *sea.addl_adpts],
+                              ['U8247.42L.2120FBA-V2-C3', 'U8247.42L.2120FBA-V2-C4'],
+                              strict=True):
+            trunk.set_parm_value('LocationCode', loc)
+    sea_trunks = vlans.sea_trunk_locations([nb])
+    assert sea_trunks == {'U8247.42L.2120FBA-V2-C3', 'U8247.42L.2120FBA-V2-C4'}
+    used = vlans.vlans_of_adapters([*vios_cnas, client_trunk], vswitch_id=0,
+                                   sea_trunks=sea_trunks)
+    # The SEA's own trunks (1/2227 and 4094/2207,2210) are not 'use'; the client's trunk is.
+    assert used == {53, 54, 55, 100}
+    # Every trunk adapter not the bridge's counts, on any partition.
+    assert vlans.vlans_of_adapters(vios_cnas, vswitch_id=0) == {1, 2227, 4094, 2207, 2210}

@@ -12,9 +12,9 @@
 
 """physnet -> SR-IOV port location codes, from pypowervm's sys_with_sriov.txt capture."""
 
-import unittest
 from unittest import mock
 
+import pytest
 from pypowervm.wrappers import managed_system as pvm_ms
 
 from networking_powervm.agent.sriov import mappings
@@ -29,46 +29,51 @@ def system():
     return pvmdata.load('sys_with_sriov.txt', pvm_ms.System)[0]
 
 
-class MappingsFromSystemTestCase(unittest.TestCase):
-
-    def setUp(self):
-        self.sys_w = system()
-        self.adapters = self.sys_w.asio_config.sriov_adapters
-
-    def test_unlabelled_ports_serve_default(self):
-        self.assertEqual({'default': C8 + C9}, mappings.mappings_from_system(self.sys_w))
-
-    def test_labels_name_physnets(self):
-        c8, c9 = self.adapters[0].phys_ports, self.adapters[1].phys_ports
-        c8[0].label = 'prod'
-        c9[2].label = 'prod'
-        c8[1].label = 'backup'
-        c9[3].label = '  '
-        self.assertEqual({'prod': [C8[0], C9[2]],
-                          'backup': [C8[1]],
-                          'default': [C8[2], C8[3], C9[0], C9[1], C9[3]]},
-                         mappings.mappings_from_system(self.sys_w))
-
-    def test_dedicated_adapters_skipped(self):
-        self.adapters[1].mode = 'Dedicated'
-        self.adapters[0].phys_ports[0].label = 'prod'
-        self.assertEqual({'prod': C8[:1], 'default': C8[1:]},
-                         mappings.mappings_from_system(self.sys_w))
-
-    def test_no_shared_adapter(self):
-        for adapter in self.adapters:
-            adapter.mode = 'Dedicated'
-        self.assertEqual({}, mappings.mappings_from_system(self.sys_w))
+@pytest.fixture
+def sys_w():
+    return system()
 
 
-class GetMappingsTestCase(unittest.TestCase):
+@pytest.fixture
+def adapters(sys_w):
+    return sys_w.asio_config.sriov_adapters
 
-    def test_reads_the_managed_system(self):
-        adapter = pvmdata.make_adapter()
-        with mock.patch.object(pvm_ms.System, 'get', return_value=[system()]) as get:
-            self.assertEqual({'default': C8 + C9}, mappings.get_mappings(adapter))
-        get.assert_called_once_with(adapter)
 
-    def test_no_managed_system(self):
-        with mock.patch.object(pvm_ms.System, 'get', return_value=[]):
-            self.assertRaises(LookupError, mappings.get_mappings, mock.Mock())
+def test_unlabelled_ports_serve_default(sys_w):
+    assert mappings.mappings_from_system(sys_w) == {'default': C8 + C9}
+
+
+def test_labels_name_physnets(sys_w, adapters):
+    c8, c9 = adapters[0].phys_ports, adapters[1].phys_ports
+    c8[0].label = 'prod'
+    c9[2].label = 'prod'
+    c8[1].label = 'backup'
+    c9[3].label = '  '
+    assert mappings.mappings_from_system(sys_w) == {
+        'prod': [C8[0], C9[2]], 'backup': [C8[1]],
+        'default': [C8[2], C8[3], C9[0], C9[1], C9[3]]}
+
+
+def test_dedicated_adapters_skipped(sys_w, adapters):
+    adapters[1].mode = 'Dedicated'
+    adapters[0].phys_ports[0].label = 'prod'
+    assert mappings.mappings_from_system(sys_w) == {'prod': C8[:1], 'default': C8[1:]}
+
+
+def test_no_shared_adapter(sys_w, adapters):
+    for adapter in adapters:
+        adapter.mode = 'Dedicated'
+    assert mappings.mappings_from_system(sys_w) == {}
+
+
+def test_get_mappings_reads_the_managed_system():
+    adapter = pvmdata.make_adapter()
+    with mock.patch.object(pvm_ms.System, 'get', return_value=[system()]) as get:
+        assert mappings.get_mappings(adapter) == {'default': C8 + C9}
+    get.assert_called_once_with(adapter)
+
+
+def test_get_mappings_without_managed_system():
+    with mock.patch.object(pvm_ms.System, 'get', return_value=[]):
+        with pytest.raises(LookupError):
+            mappings.get_mappings(mock.Mock())

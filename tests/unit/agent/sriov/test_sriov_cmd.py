@@ -18,59 +18,57 @@ Run in a subprocess: main() parses the global cfg.CONF and initializes RPC.
 import os
 import subprocess
 import sys
-import tempfile
-import unittest
 
 CMD = [sys.executable, '-m', 'networking_powervm.cmd.sriov_agent']
 
 
-class SriovAgentCmdTestCase(unittest.TestCase):
+def run(*args):
+    return subprocess.run(CMD + list(args), capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONWARNINGS='ignore'))
 
-    def _run(self, *args):
-        return subprocess.run(CMD + list(args), capture_output=True, text=True,
-                              timeout=120, env=dict(os.environ, PYTHONWARNINGS='ignore'))
 
-    def _conf(self, text):
-        fd, path = tempfile.mkstemp(suffix='.conf')
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        self.addCleanup(os.unlink, path)
-        return path
+def conf_file(tmp_path, text):
+    path = tmp_path / 'sriov.conf'
+    path.write_text(text)
+    return str(path)
 
-    def test_capacity_with_too_many_decimals(self):
-        proc = self._run('--config-file', self._conf('[AGENT]\nvnic_vf_capacity = 0.12345\n'))
-        self.assertEqual(1, proc.returncode, proc.stderr)
-        self.assertIn('networking-powervm-sriov-agent: cannot start: '
-                      'Invalid [AGENT] vnic_vf_capacity = '
-                      '0.12345: at most 4 decimal places', proc.stderr)
 
-    def test_out_of_range_redundancy(self):
-        proc = self._run('--config-file', self._conf('[AGENT]\nvnic_required_vfs = 0\n'))
-        self.assertEqual(1, proc.returncode, proc.stderr)
-        self.assertIn('networking-powervm-sriov-agent: cannot start: '
-                      'Invalid [AGENT] vnic_required_vfs = 0: '
-                      'Should be greater than or equal to 1', proc.stderr)
-        self.assertNotIn('Traceback', proc.stderr)
+def test_capacity_with_too_many_decimals(tmp_path):
+    proc = run('--config-file', conf_file(tmp_path, '[AGENT]\nvnic_vf_capacity = 0.12345\n'))
+    assert proc.returncode == 1, proc.stderr
+    assert ('networking-powervm-sriov-agent: cannot start: Invalid [AGENT] vnic_vf_capacity = '
+            '0.12345: at most 4 decimal places') in proc.stderr
 
-    def test_nan_capacity(self):
-        # oslo.config's min/max check lets NaN through; the agent must not report it.
-        proc = self._run('--config-file', self._conf('[AGENT]\nvnic_vf_capacity = nan\n'))
-        self.assertEqual(1, proc.returncode, proc.stderr)
-        self.assertIn('networking-powervm-sriov-agent: cannot start: '
-                      'Invalid [AGENT] vnic_vf_capacity = nan: not a number', proc.stderr)
-        self.assertNotIn('Traceback', proc.stderr)
 
-    def test_missing_config_file(self):
-        proc = self._run('--config-file', '/nonexistent/sriov.conf')
-        self.assertEqual(1, proc.returncode, proc.stderr)
-        self.assertIn('invalid configuration', proc.stderr)
-        self.assertIn('/nonexistent/sriov.conf', proc.stderr)
+def test_out_of_range_redundancy(tmp_path):
+    proc = run('--config-file', conf_file(tmp_path, '[AGENT]\nvnic_required_vfs = 0\n'))
+    assert proc.returncode == 1, proc.stderr
+    assert ('networking-powervm-sriov-agent: cannot start: Invalid [AGENT] vnic_required_vfs = '
+            '0: Should be greater than or equal to 1') in proc.stderr
+    assert 'Traceback' not in proc.stderr
 
-    def test_threading_backend_selected(self):
-        code = ('import networking_powervm.cmd.sriov_agent\n'
-                'from oslo_service import backend\n'
-                'print(type(backend.get_backend()).__name__)\n')
-        proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                              timeout=120)
-        self.assertEqual(0, proc.returncode, proc.stderr)
-        self.assertEqual('ThreadingBackend', proc.stdout.strip())
+
+def test_nan_capacity(tmp_path):
+    # oslo.config's min/max check lets NaN through; the agent must not report it.
+    proc = run('--config-file', conf_file(tmp_path, '[AGENT]\nvnic_vf_capacity = nan\n'))
+    assert proc.returncode == 1, proc.stderr
+    assert ('networking-powervm-sriov-agent: cannot start: Invalid [AGENT] vnic_vf_capacity = '
+            'nan: not a number') in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_missing_config_file():
+    proc = run('--config-file', '/nonexistent/sriov.conf')
+    assert proc.returncode == 1, proc.stderr
+    assert 'invalid configuration' in proc.stderr
+    assert '/nonexistent/sriov.conf' in proc.stderr
+
+
+def test_threading_backend_selected():
+    code = ('import networking_powervm.cmd.sriov_agent\n'
+            'from oslo_service import backend\n'
+            'print(type(backend.get_backend()).__name__)\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == 'ThreadingBackend'

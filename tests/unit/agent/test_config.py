@@ -1,0 +1,53 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Start-up validation of every agent option: a bad value names the option, as written."""
+
+from __future__ import annotations
+
+import pytest
+from oslo_config import cfg
+
+from networking_powervm.agent import config as pvm_config
+
+
+def conf_from(tmp_path, text):
+    path = tmp_path / 'agent.conf'
+    path.write_text(text)
+    conf = cfg.ConfigOpts()
+    pvm_config.register_opts(conf)
+    conf(['--config-file', str(path)])
+    return conf
+
+
+@pytest.mark.parametrize('section, line, reason', [
+    ('AGENT', 'heal_and_optimize_interval = 0', 'Should be greater than or equal to 1'),
+    ('AGENT', 'heal_and_optimize_interval = -5', 'Should be greater than or equal to 1'),
+    ('AGENT', 'heal_and_optimize_interval = often', 'often'),
+    ('AGENT', 'exception_interval = 0', 'Should be greater than or equal to 1'),
+    ('AGENT', 'automated_powervm_vlan_cleanup = perhaps', 'perhaps'),
+    ('AGENT', 'report_interval = -1', 'must be 0 (no heartbeat) or more'),
+    ('AGENT', 'report_interval = soon', 'soon'),
+    ('powervm', 'timeout = 0', 'Should be greater than or equal to 1'),
+    ('powervm', 'port = 99999', '99999'),
+    ('powervm', 'protocol = ftp', 'ftp'),
+])
+def test_every_bad_option_is_named_at_start_up(tmp_path, section, line, reason):
+    conf = conf_from(tmp_path, f'[{section}]\n{line}\n')
+    with pytest.raises(pvm_config.InvalidOption) as err:
+        pvm_config.validate(conf)
+    assert f'Invalid [{section}] {line}: ' in str(err.value)
+    assert reason in str(err.value)
+
+
+def test_defaults_are_valid(tmp_path):
+    pvm_config.validate(conf_from(tmp_path, ''))

@@ -1,0 +1,93 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Workers: supervised threads never die silently; stop() ends them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from networking_powervm.agent import workers
+
+
+def test_a_thread_that_raises_is_logged_and_restarted(caplog):
+    caplog.set_level(logging.ERROR)
+    pool = workers.Workers(restart_delay=0.01)
+    runs = []
+    done = threading.Event()
+
+    def job():
+        runs.append(1)
+        if len(runs) < 3:
+            raise ValueError('bad heal_and_optimize_interval')
+        done.set()
+        pool.wait(None)
+
+    pool.start('heal', job)
+    assert done.wait(5)
+    pool.stop()
+    pool.join()
+    assert len(runs) == 3
+    died = [r for r in caplog.records if 'Thread heal died' in r.getMessage()]
+    assert len(died) == 2 and all(r.levelno == logging.ERROR for r in died)
+    assert 'ValueError: bad heal_and_optimize_interval' in died[0].getMessage()
+    assert not any(t.is_alive() for t in pool.threads)
+
+
+def test_a_thread_that_returns_while_running_is_restarted(caplog):
+    pool = workers.Workers(restart_delay=0.01)
+    runs = []
+    done = threading.Event()
+
+    def job():
+        runs.append(1)
+        if len(runs) == 2:
+            done.set()
+            pool.wait(None)
+
+    pool.start('provision', job)
+    assert done.wait(5)
+    pool.stop()
+    pool.join()
+    assert 'Thread provision ended unexpectedly' in caplog.text
+
+
+def test_stop_ends_the_threads_without_restart(caplog):
+    pool = workers.Workers(restart_delay=0.01)
+    pool.start('heartbeat', lambda: pool.wait(None))
+    pool.stop()
+    pool.join()
+    assert not any(t.is_alive() for t in pool.threads)
+    assert 'unexpectedly' not in caplog.text and 'died' not in caplog.text
+
+
+def test_backoff_doubles_up_to_its_cap_one_concise_line_per_failure(caplog):
+    caplog.set_level(logging.DEBUG)
+    backoff = workers.Backoff('Heal and optimize', base=1, cap=5)
+    error = ConnectionError('HTTP error 503 for method GET on path /rest/api/uom/x\n<xml/>')
+    assert [backoff.failed(error) for _ in range(5)] == [1, 2, 4, 5, 5]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 5
+    assert all(r.exc_info is None and '\n' not in r.getMessage() for r in errors)
+    assert 'Heal and optimize failed (5 in a row): ConnectionError: HTTP error 503' in \
+        errors[-1].getMessage()
+    assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)
+    backoff.succeeded()
+    assert 'Heal and optimize works again after 5 failure(s)' in caplog.text
+    assert backoff.failed(error) == 1
+
+
+def test_backoff_says_nothing_when_nothing_failed(caplog):
+    caplog.set_level(logging.INFO)
+    workers.Backoff('Provisioning', base=1, cap=5).succeeded()
+    assert caplog.text == ''
