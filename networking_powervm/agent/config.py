@@ -38,14 +38,14 @@ AGENT_GROUP_IN_FILES = 'agent'
 POWERVM_GROUP = 'powervm'
 
 agent_opts = [
-    cfg.IntOpt('exception_interval', default=5, min=1,
+    cfg.IntOpt('exception_interval', default=5, min=1, mutable=True,
                help='Seconds to wait before retrying after an error talking to '
                     'the PowerVM REST API.'),
-    cfg.IntOpt('heal_and_optimize_interval', default=1800, min=1,
+    cfg.IntOpt('heal_and_optimize_interval', default=1800, min=1, mutable=True,
                help='Seconds between heal-and-optimize passes, which re-provision '
                     'every port on the host and (with cleanup on) remove unused '
                     'VLANs.'),
-    cfg.BoolOpt('automated_powervm_vlan_cleanup', default=True,
+    cfg.BoolOpt('automated_powervm_vlan_cleanup', default=True, mutable=True,
                 help='Remove VLANs from the Shared Ethernet Adapters that no '
                      'partition on the host uses. VLANs of the primary load group '
                      'and VLANs in use by any partition are never removed.'),

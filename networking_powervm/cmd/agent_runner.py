@@ -40,6 +40,7 @@ from networking_powervm import version  # noqa: E402
 from networking_powervm.agent import base  # noqa: E402
 from networking_powervm.agent import config as pvm_config  # noqa: E402
 from networking_powervm.agent import session as pvm_session  # noqa: E402
+from networking_powervm.cmd import lifecycle  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
@@ -48,7 +49,11 @@ _STARTUP_ERRORS = (base.AgentError, pvm_session.SessionError, cfg.Error)
 
 def run_agent(factory: Callable[[cfg.ConfigOpts], base.PVMAgentBase], binary: str,
               argv: list[str] | None = None) -> int:
-    """Parse config, build the agent with ``factory`` and run it until SIGTERM."""
+    """Parse config, build the agent with ``factory`` and run it until SIGTERM or SIGINT.
+
+    Signals: see :mod:`networking_powervm.cmd.lifecycle` (SIGHUP reloads,
+    SIGUSR2 writes a Guru Meditation Report).
+    """
     conf = cfg.CONF
     pvm_config.register_opts(conf)
     common_config.register_common_config_options()
@@ -59,6 +64,8 @@ def run_agent(factory: Callable[[cfg.ConfigOpts], base.PVMAgentBase], binary: st
         return 1
     common_config.setup_logging()
     LOG.info("%s version %s", binary, version.version_string())
+    signals = lifecycle.Lifecycle(conf, binary)
+    signals.install()
     try:
         agent = factory(conf)
     except _STARTUP_ERRORS as exc:
@@ -66,6 +73,7 @@ def run_agent(factory: Callable[[cfg.ConfigOpts], base.PVMAgentBase], binary: st
     except Exception as exc:
         LOG.exception("Cannot start %s", binary)
         return _startup_failed(binary, f"{type(exc).__name__}: {exc}")
+    signals.attach(agent)
     LOG.info("%s initialized, running", binary)
     try:
         agent.run()
