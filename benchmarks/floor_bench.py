@@ -576,6 +576,22 @@ def print_timelines(figs: list[Figures]) -> None:
 
 # --------------------------------------------------------------------------- main
 
+def emit(rows: list[tuple[Figures, float, float, float, str]], latency: str,
+         figs: list[Figures]) -> None:
+    """Print finished workloads at once (a run stopped later keeps them)."""
+    print_table(rows, latency)
+    print_timelines(figs)
+    sys.stdout.flush()
+
+
+def print_idle(idle: dict[str, dict[str, float]]) -> None:
+    if idle:
+        print('\nidle agents after start-up (psutil, 10 s each)')
+        for kind, vals in idle.items():
+            print(f'  {kind:<6} RSS {vals["rss_mib"]:6.1f} MiB   CPU {vals["cpu_pct"]:5.1f} %')
+    sys.stdout.flush()
+
+
 def _plugs(text: str) -> list[int]:
     try:
         sizes = [int(s) for s in text.split(',') if s.strip()]
@@ -600,6 +616,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--timeout', type=float, default=400, help='per batch / heal (s)')
     p.add_argument('--workdir', type=Path, help='keep everything here (default: a temp dir)')
     p.add_argument('--json', type=Path, help='write the figures to this JSON file')
+    p.add_argument('--timelines-of', type=Path, metavar='JSON',
+                   help='only print the timelines (and their attribution) of a --json file')
     args = p.parse_args(argv)
     if args.repeats < 1 or args.large_ports < 1:
         p.error('--repeats and --large-ports must be positive')
@@ -608,6 +626,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.timelines_of:
+        saved = json.loads(args.timelines_of.read_text())
+        print(f'timelines of: {saved["command"]}')
+        print_timelines([Figures(w['name'], timeline=[tuple(t) for t in w['timeline']])
+                         for w in saved['workloads']])
+        return 0
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix='floor-bench-'))
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
@@ -620,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[Figures, float, float, float, str]] = []
     plug_figs: list[Figures] = []
     idle: dict[str, dict[str, float]] = {}
+    print(f'command: {command}\nmachine: {os.cpu_count()} CPUs, load average at start '
+          f'{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}', flush=True)
     stack = NeutronStack(workdir / 'neutron')
     log(f'starting Neutron in {workdir}')
     stack.start()
@@ -647,6 +673,7 @@ def main(argv: list[str] | None = None) -> int:
                                + ('bridge write -> ' if nvlans else '') + 'devices up')
                         rows.append((fig, fig.med('details') + fig.med('up'), rest,
                                      plug_floor(fig), how))
+                        emit(rows[-1:], args.latency, [fig])
             finally:
                 if plugs is not None:
                     plugs.close()
@@ -666,24 +693,26 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((periodic, periodic.med('bound'),
                          periodic.med('read') + periodic.med('vios'), periodic_floor(periodic),
                          'max(bridge + VIOS read, bound ports)'))
+            emit(rows[-2:], args.latency, [])
         if not args.skip_cleanup:
             fig, idle = run_cleanup_idle(stack, workdir, nfloor, reporter, neutron,
                                          args.latency, args.repeats, args.timeout, log)
             fig.steps['_sim'] = [cleanup_floor(fig, 'sim ')]
             rows.append((fig, fig.med('bound'), fig.med('read') + fig.med('write'),
                          cleanup_floor(fig), 'max(bridge read, bound ports) -> bridge write'))
+            emit(rows[-1:], args.latency, [])
+            print_idle(idle)
     finally:
         reporter.close()
         stack.stop()
+    print('\n======== all workloads of this run')
     print(f'command: {command}')
     print(f'machine: {os.cpu_count()} CPUs, load average at start {load[0]:.1f} '
-          f'{load[1]:.1f} {load[2]:.1f} (shared: compare within this run)')
+          f'{load[1]:.1f} {load[2]:.1f}, at the end {os.getloadavg()[0]:.1f} '
+          '(shared: compare within this run)')
     print_table(rows, args.latency)
     print_timelines(plug_figs)
-    if idle:
-        print('\nidle agents after start-up (psutil, 10 s each)')
-        for kind, vals in idle.items():
-            print(f'  {kind:<6} RSS {vals["rss_mib"]:6.1f} MiB   CPU {vals["cpu_pct"]:5.1f} %')
+    print_idle(idle)
     print(f'\n(total run {time.monotonic() - t0:.0f}s; logs in {workdir})')
     if args.json:
         args.json.write_text(json.dumps({

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from networking_powervm.agent.base import RPC_CHUNK
+from networking_powervm.agent.neutron_rpc import RPC_CHUNK
 from networking_powervm.common import constants as const
 
-SCAN_WORKERS = 8  # as the agent's heal scan (sea/agent.py SCAN_WORKERS)
+SCAN_WORKERS = 8  # as the agent's heal scan (sea/scan.py SCAN_WORKERS)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -55,9 +55,14 @@ class NeutronFloor:
 
     def __init__(self, reporter: Any) -> None:
         from neutron.agent import rpc as agent_rpc
+        from neutron.conf import service as service_conf
+        from neutron_lib import rpc as lib_rpc
         from neutron_lib.agent import topics
 
         self.reporter = reporter  # its open transport is neutron-lib's global one
+        # neutron-lib's backing-off client reads rpc_response_max_timeout after a
+        # timeout; without it a timed-out call raises NoSuchOptError instead of retrying.
+        lib_rpc.TRANSPORT.conf.register_opts(service_conf.RPC_EXTRA_OPTS)
         self.rpc = agent_rpc.PluginApi(topics.PLUGIN)
         self.calls: Counter[str] = Counter()
 
@@ -345,27 +350,37 @@ def collapse(marks: list[Mark]) -> list[tuple[float, float, str, str, int]]:
 
 
 def attribute(timeline: list[tuple[float, float, str, str, int]]) -> dict[str, float]:
-    """Seconds of a batch's timeline per step: each gap goes to what was in flight.
+    """Seconds of a batch's timeline per step, along the provisioning thread.
 
-    A gap ending at a REST answer right after an RPC was sent is that RPC's (the
-    thread sends the request once the RPC answers; the request's own latency is in
-    it); a gap ending at an RPC being sent is the agent's own time (queue, passes).
+    Event deliveries come from the listener thread: only the first one counts (the
+    events' delivery); the others overlap. Along the rest, each gap goes to what the
+    thread was waiting for: after an RPC was sent, that RPC (until the next mark: its
+    answer is not logged, so the next REST request's own latency is in it); between
+    REST answers, the later request; before an RPC is sent, the agent itself.
     """
     out: dict[str, float] = {}
-    prev_what, prev_end = '', 0.0
-    for _first, last, what, _, _ in timeline:
+
+    def add(label: str, secs: float) -> None:
+        out[label] = out.get(label, 0.0) + max(0.0, secs)
+
+    prev_what, prev_end, delivered = '', 0.0, False
+    for first, last, what, _, _ in timeline:
         if what.startswith('event delivered'):
-            label = 'event delivery'
-        elif what.endswith(' sent'):
-            label = 'agent (queue, processing)'
-        elif prev_what == 'get_devices_details_list sent':
+            if not delivered:
+                delivered = True
+                add('event delivery', first - prev_end)
+                prev_what, prev_end = what, first
+            continue
+        if prev_what == 'get_devices_details_list sent':
             label = 'Neutron: device details'
         elif prev_what == 'update_device_list sent':
-            label = 'Neutron: devices up (+ Neutron poll)'
+            label = 'Neutron: devices up' + (' (+ poll)' if 'ACTIVE' in what else '')
+        elif what.endswith(' sent'):
+            label = 'agent (queue, processing)'
         elif what.endswith(' answered'):
             label = 'REST: ' + what.removesuffix(' answered')
         else:
             label = 'other'
-        out[label] = out.get(label, 0.0) + max(0.0, last - prev_end)
+        add(label, last - prev_end)
         prev_what, prev_end = what, last
     return out

@@ -46,9 +46,12 @@ from networking_powervm.agent import events as pvm_events
 from networking_powervm.agent import neutron_rpc, workers
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent import session as pvm_session
-from networking_powervm.common import logtext, vif_event
+from networking_powervm.common import vif_event
 
 LOG = logging.getLogger(__name__)
+
+# Longest wait (seconds) between retries of a job that keeps failing.
+BACKOFF_CAP = 60
 
 
 class AgentError(Exception):
@@ -84,6 +87,10 @@ class PVMAgentBase:
         self.neutron = neutron_rpc.NeutronPorts(self.plugin_rpc, self.context,
                                                 self.agent_id, self.host)
         self.queue = prov.ProvisionQueue(clock=clock)
+        # Held by the agents around their port status changes (the provision thread's
+        # and a heal's), so that a heal never undoes a newer request.
+        self.provision_lock = threading.RLock()
+        self.recent_events = prov.RecentEvents(clock)
         self.connection: Any = None
         self._report_lock = threading.Lock()
         self.agent_state: dict[str, Any] = {
@@ -148,7 +155,15 @@ class PVMAgentBase:
         if event.vif_type != self.VIF_TYPE:
             LOG.debug("Ignoring %s event for VIF type %s", event.action, event.vif_type)
             return
-        self.queue.add(prov.ProvisionRequest.from_event(event, self.clock))
+        request = prov.ProvisionRequest.from_event(event, self.clock)
+        self.recent_events.record(request)
+        self.queue.add(request)
+
+    def superseded(self, mac: str, since: float) -> bool:
+        """True if a request for ``mac`` is queued, or its VIF event came or was provisioned
+        at or after ``since`` (a heal's scan): that request decides the port's status, not
+        the heal's view."""
+        return self.recent_events.newer(mac, since) or self.queue.has(mac)
 
     def start_thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
         """Start a daemon thread tracked by the agent (joined on stop)."""
@@ -217,21 +232,35 @@ class PVMAgentBase:
         drain() waits up to exception_interval for a request, then also returns
         the plugs waiting for Neutron: they are retried at that pace.
         """
+        interval = self.conf.AGENT.exception_interval
+        backoff = self._backoff('Provisioning')
         while not self.stopped:
-            interval = self.conf.AGENT.exception_interval  # mutable (SIGHUP)
             batch = self.queue.drain(timeout=interval)
             if not batch or self.stopped:
                 continue
+            macs = {r.mac for r in batch}
+            self.recent_events.touch(macs, self.clock())
             try:
                 outcome = self.provision(batch)
             except Exception as exc:
-                LOG.error("Provisioning of %d request(s) failed: %s; retrying in %s seconds",
-                          len(batch), logtext.error_text(exc), interval)
-                LOG.debug("Provisioning failure", exc_info=True)
+                backoff.what = f'Provisioning of {len(batch)} request(s)'
                 outcome = prov.Outcome(failed=batch)
-            self._retry(outcome, interval)
+                delay = backoff.failed(exc)
+            else:
+                # provision() logged each failure on one line already.
+                delay = backoff.failed() if outcome.failed else interval
+                if not outcome.failed:
+                    backoff.succeeded()
+            finally:
+                self.recent_events.touch(macs, self.clock())
+            self._retry(outcome, delay)
 
     # ------------------------------------------------------------ internals
+    def _backoff(self, what: str) -> workers.Backoff:
+        """Back-off from exception_interval up to BACKOFF_CAP seconds."""
+        base = self.conf.AGENT.exception_interval
+        return workers.Backoff(what, base, max(base, BACKOFF_CAP))
+
     def _retry(self, outcome: prov.Outcome, interval: float) -> None:
         for request in outcome.waiting:
             LOG.info("Neutron does not know a port with MAC %s yet; will retry", request.mac)
@@ -258,20 +287,20 @@ class PVMAgentBase:
             self.report_state()
 
     def _heal_loop(self) -> None:
+        interval = self.conf.AGENT.heal_and_optimize_interval
+        backoff = self._backoff('Heal and optimize')
         while not self.stopped:
-            # Read each pass: both are mutable (SIGHUP).
-            interval = self.conf.AGENT.heal_and_optimize_interval
-            retry = self.conf.AGENT.exception_interval
             self._heal_now.clear()
             started = time.monotonic()
             try:
                 self.heal()
+            except Exception as exc:
+                wait = backoff.failed(exc)
+            else:
+                backoff.succeeded()
                 LOG.info("Heal and optimize done in %.1f seconds",
                          time.monotonic() - started)
                 wait = interval
-            except Exception:
-                LOG.exception("Heal and optimize failed; retrying in %s seconds", retry)
-                wait = retry
             self._heal_now.wait(wait)
 
     def _start_event_listener(self) -> None:

@@ -81,6 +81,11 @@ class NeutronPorts:
                 found[mac] = port
         return found
 
+    def network(self, network_id: str) -> dict:
+        """Neutron's network (with its provider attributes); changes no port's status."""
+        return self.plugin_rpc.get_network_details(self.context, network_id, self.agent_id,
+                                                   self.host) or {}
+
     def update(self, up: list[str], down: list[str]) -> None:
         """Mark ports ACTIVE (``up``) and DOWN (``down``); failures are logged."""
         up, down = list(up), list(down)

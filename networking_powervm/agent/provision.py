@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from neutron_lib import constants as n_const
 from oslo_log import log as logging
 
 from networking_powervm.common import constants as pvm_const
@@ -151,6 +152,11 @@ class ProvisionQueue:
             self._closed = True
             self._cond.notify_all()
 
+    def has(self, mac: str) -> bool:
+        """True if a request for ``mac`` is pending or waiting for a retry."""
+        with self._cond:
+            return any(k[0] == mac for k in (*self._pending, *self._retry))
+
     @property
     def pending(self) -> list[ProvisionRequest]:
         with self._cond:
@@ -181,11 +187,73 @@ class ProvisionQueue:
                     self._wait_timeout)
 
 
+class RecentEvents:
+    """When each MAC's last VIF event came or was provisioned (kept PORT_WAIT_TIMEOUT s)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._times: dict[str, float] = {}
+
+    def record(self, request: ProvisionRequest) -> None:
+        """A request of an event came."""
+        self.touch([request.mac], request.created_at)
+
+    def touch(self, macs: Iterable[str], at: float) -> None:
+        """These MACs' requests are being (or were just) provisioned at ``at``."""
+        with self._lock:
+            for mac in macs:
+                self._times[mac] = max(at, self._times.get(mac, at))
+
+    def newer(self, mac: str, since: float) -> bool:
+        """True if an event for ``mac`` came, or was provisioned, at or after ``since``."""
+        with self._lock:
+            horizon = self._clock() - pvm_const.PORT_WAIT_TIMEOUT
+            for old in [m for m, t in self._times.items() if t < horizon]:
+                del self._times[old]
+            return self._times.get(mac, float('-inf')) >= since
+
+
 @dataclass
 class Outcome:
     """What provisioning one batch did, and what is left for the base to retry."""
 
     up: set[str] = field(default_factory=set)        # MACs marked ACTIVE
     down: set[str] = field(default_factory=set)      # MACs marked DOWN
+    unchanged: set[str] = field(default_factory=set)  # served, status already right
     waiting: list[ProvisionRequest] = field(default_factory=list)  # port unknown to Neutron
     failed: list[ProvisionRequest] = field(default_factory=list)   # retried after a back-off
+
+
+@dataclass
+class HealPlan:
+    """What a heal pass does with the ports Neutron binds to the host."""
+
+    healthy: list[str] = field(default_factory=list)  # right already: Neutron not asked
+    to_plug: list[str] = field(default_factory=list)  # adapter on the host, status not right
+    to_down: list[str] = field(default_factory=list)  # no adapter on the host, not DOWN
+
+
+def plan_heal(on_host: set[str], bound: dict[str, dict], superseded: Callable[[str], bool],
+              admin_aware: bool = True) -> HealPlan:
+    """Sort the bound ports (MAC -> Neutron port dict) by what their status needs.
+
+    A port whose adapter is on the host should be ACTIVE (DOWN if administratively
+    down and ``admin_aware``), any other port DOWN. Ports with a request newer than
+    the heal's scan (``superseded``) are left to that request.
+    """
+    plan = HealPlan()
+    for mac in sorted(bound):
+        if superseded(mac):
+            continue
+        port = bound[mac]
+        status = port.get('status')
+        if mac not in on_host:
+            if status != n_const.PORT_STATUS_DOWN:
+                plan.to_down.append(mac)
+            continue
+        want = (n_const.PORT_STATUS_DOWN
+                if admin_aware and not port.get('admin_state_up', True)
+                else n_const.PORT_STATUS_ACTIVE)
+        (plan.healthy if status == want else plan.to_plug).append(mac)
+    return plan

@@ -91,6 +91,37 @@ class Workers:
                 thread.join(timeout=JOIN_TIMEOUT)
 
 
+class Backoff:
+    """Bounded exponential back-off of a job that keeps failing (REST down, VIOS busy).
+
+    One concise ERROR line per failure (the traceback at DEBUG), the delay
+    doubling from ``base`` up to ``cap`` seconds, and one INFO line when the
+    job works again.
+    """
+
+    def __init__(self, what: str, base: float, cap: float) -> None:
+        self.what = what
+        self.base = base
+        self.cap = max(cap, base)
+        self.failures = 0
+
+    def failed(self, exc: BaseException | None = None) -> float:
+        """Count (and log, given the exception) a failure; the seconds to wait next."""
+        self.failures += 1
+        delay = min(self.cap, self.base * 2 ** (self.failures - 1))
+        if exc is not None:
+            LOG.error("%s failed (%d in a row): %s; retrying in %g seconds", self.what,
+                      self.failures, logtext.error_text(exc), delay)
+            LOG.debug("%s failure", self.what, exc_info=exc)
+        return delay
+
+    def succeeded(self) -> None:
+        """The job worked: say so if it had failed."""
+        if self.failures:
+            LOG.info("%s works again after %d failure(s)", self.what, self.failures)
+        self.failures = 0
+
+
 def on_sigterm(stop: Callable[[], None]) -> None:
     """Call ``stop`` (in a new thread) on SIGTERM; only from the main thread."""
     if threading.current_thread() is not threading.main_thread():

@@ -12,8 +12,9 @@
 
 """The demo (``tools/demo``): the whole stack on one machine, ports plugged as Nova would.
 
-Starts the PowerVM REST API simulator (``single`` scenario), a real Neutron
-(API + RPC server on MariaDB and RabbitMQ) and the SEA and SR-IOV agents; waits
+Starts the PowerVM REST API simulator (``single`` scenario), a real Keystone and
+Neutron (API + RPC server on MariaDB and RabbitMQ; ``--auth noauth`` skips
+Keystone) and the SEA and SR-IOV agents; talks to Neutron through openstacksdk; waits
 for both agents; creates VLAN networks, two partitions (compute library) and
 SEA + SR-IOV ports; binds them to the host, plugs them from the binding's
 ``vif_details`` exactly as Nova's PowerVM driver did, waits for ACTIVE and
@@ -202,18 +203,26 @@ class Demo:
         from powervm_testbed.neutron_client import NeutronClient
         from powervm_testbed.neutron_stack import NeutronStack
 
-        self.say('starting Neutron (database, schema migration, API + RPC server) ...')
-        self.neutron = NeutronStack(self.workdir / 'neutron', debug=self.args.debug)
+        keystone = 'Keystone, ' if self.args.auth == 'keystone' else ''
+        self.say(f'starting {keystone}Neutron (databases, schema migration, API + RPC '
+                 'server) ...')
+        self.neutron = NeutronStack(self.workdir / 'neutron', debug=self.args.debug,
+                                    auth=self.args.auth)
         self.exit.callback(self._safely, 'stopping Neutron', self._stop_neutron)
         self.neutron.start()
         t = self.neutron.timings
-        self.say(f'Neutron up: {self.neutron.api_url} (migrate {t.get("migrate", 0):.1f}s, '
-                 f'processes {t.get("processes", 0):.1f}s; logs {self.neutron.log_dir})')
+        if self.neutron.keystone is not None:
+            self.say(f'Keystone up: {self.neutron.keystone.url} (prepare '
+                     f'{t.get("keystone_prepare", 0):.1f}s beside the migration)')
+        self.say(f'Neutron up: {self.neutron.api_url}, auth {self.args.auth} (migrate '
+                 f'{t.get("migrate", 0):.1f}s, processes {t.get("processes", 0):.1f}s; '
+                 f'started in {t.get("total", 0):.1f}s, {self.neutron.memory_rss_mb():.0f} '
+                 f'MiB; logs {self.neutron.log_dir})')
         self.client = NeutronClient(self.neutron.api_url, project_id='demo')
 
     def _stop_neutron(self) -> None:
         self.neutron.stop()
-        self.say('Neutron stopped; database and RabbitMQ vhost dropped')
+        self.say('Neutron stopped; databases and RabbitMQ vhost dropped')
 
     def _agent_config(self, label: str, agent_opts: dict[str, Any]) -> tuple[Path, Path]:
         """Write etc/<label>-agent.ini (0600: it holds the REST password); (config, log)."""
@@ -469,8 +478,9 @@ class Demo:
         print('Everything keeps running (--keep). Inspect with:')
         print(f'  .venv/bin/powervm-sim inspect --url {self.sim.url} --user {SIM_USER} '
               f'--password "$(cat {pw})"')
-        print(f'  curl -s -H "X-Project-Id: demo" -H "X-Roles: admin" '
-              f'{self.neutron.api_url}/v2.0/ports')
+        print(f'  {self.neutron.os_cloud_env()}')
+        print('  .venv/bin/openstack network agent list')
+        print(f'  .venv/bin/openstack port list --host {self.args.host} --long')
         print(f'  Neutron API: {self.neutron.api_url}   logs: {self.neutron.log_dir}')
         print('Press Ctrl-C to tear down.', flush=True)
         stop = threading.Event()
@@ -538,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='seconds for the agents to become alive (default: %(default)s)')
     p.add_argument('--port-timeout', type=positive_arg(float), default=90,
                    help='seconds for a plugged port to become ACTIVE (default: %(default)s)')
+    p.add_argument('--auth', choices=('keystone', 'noauth'), default='keystone',
+                   help='keystone (default: a real Keystone, Neutron with auth_strategy '
+                   'keystone) or noauth (no Keystone: quicker)')
     p.add_argument('--debug', action='store_true', help='debug logging in Neutron')
     # tools/demo checks the arguments before it installs or starts anything.
     p.add_argument('--check-args', action='store_true', help=argparse.SUPPRESS)
@@ -575,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     # oslo.utils try-imports eventlet (for its helpers) when pypowervm loads; we never use it.
     warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
     import requests
+    from keystoneauth1 import exceptions as ks_exc
+    from openstack import exceptions as sdk_exc
     from pypowervm import exceptions as pvm_exc
 
     from powervm_testbed.neutron_client import NeutronApiError
@@ -600,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
             _fail(demo.say, f'Neutron API call failed: {exc}',
                   [demo.neutron.api_log] if demo.neutron else [])
             code = 1
-        except requests.RequestException as exc:
+        except (requests.RequestException, ks_exc.ClientException,
+                sdk_exc.SDKException) as exc:
             _fail(demo.say, f'Neutron API unreachable: {exc}',
                   [demo.neutron.api_log] if demo.neutron else [])
             code = 1

@@ -152,7 +152,8 @@ def respawn_stack_process(stack: NeutronStack, name: str, timeout: float = 180) 
         stack._start_processes()
     finally:
         del stack._spawn
-    ready = stack.api_ready if name == 'neutron-api' else stack.rpc_ready
+    ready = {'neutron-api': stack.api_ready, 'neutron-rpc-server': stack.rpc_ready}.get(
+        name, lambda: True)
     deadline = time.monotonic() + timeout
     while not ready():
         stack.check_alive()

@@ -217,6 +217,11 @@ def vlans_in_use(host: HostState, nb: Bridge) -> set[int]:
     return used
 
 
+def is_bridge_trunk(ad: Adapter, host: HostState) -> bool:
+    """True for a trunk adapter of one of the host's SEAs (never a user of a VLAN)."""
+    return ad.trunk and ad.on_vios and any(_is_bridge_trunk(ad, nb) for nb in host.bridges)
+
+
 def _is_bridge_trunk(ad: Adapter, nb: Bridge) -> bool:
     if ad.dev_name and nb.trunks:
         return (ad.partition, ad.dev_name) in nb.trunks

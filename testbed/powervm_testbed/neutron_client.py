@@ -10,18 +10,40 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Small client for the Neutron v2.0 API of a ``noauth`` server (admin by headers)."""
+"""The test bed's Neutron client: a thin facade of test helpers over openstacksdk.
+
+Resources come back as plain dicts in Neutron's wire format (``binding:vif_type``,
+``provider:segmentation_id``, ``alive``, ...), API errors as :class:`NeutronApiError`
+with the HTTP status and body. The client finds its cloud (Keystone password auth,
+or ``auth_type: none`` for a noauth stack) in the clouds.yaml of the
+:class:`~powervm_testbed.neutron_stack.NeutronStack` serving ``api_url``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-import requests
+import openstack
+from openstack import exceptions as sdk_exc
+from openstack import warnings as sdk_warnings
+from openstack.config import loader
+from openstack.network.v2 import agent as sdk_agent
+from openstack.network.v2 import network as sdk_network
+from openstack.network.v2 import port as sdk_port
+from openstack.network.v2 import subnet as sdk_subnet
+
+# openstacksdk 4.x warns about its own internals (not our calls) on every request.
+warnings.filterwarnings('ignore', category=sdk_warnings.RemovedInSDK50Warning)
 
 Resource = dict[str, Any]
 _UNSET: Any = object()
+_SDK_CLASSES = {'agent': sdk_agent.Agent, 'network': sdk_network.Network,
+                'port': sdk_port.Port, 'subnet': sdk_subnet.Subnet}
 
 
 class NeutronApiError(RuntimeError):
@@ -40,38 +62,108 @@ class WaitTimeout(TimeoutError):
         super().__init__(f'{what} not reached within {timeout:.1f}s; last seen: {last!r}')
 
 
-class NeutronClient:
-    """Requests-based client: every call is made as an admin of ``project_id``."""
+@contextlib.contextmanager
+def _api_errors(method: str, path: str) -> Iterator[None]:
+    """openstacksdk's HTTP errors as NeutronApiError (status + body)."""
+    try:
+        yield
+    except sdk_exc.HttpException as exc:
+        resp = exc.response
+        body = resp.text if resp is not None else str(exc)
+        raise NeutronApiError(method, path, exc.status_code or 0, body) from None
 
-    def __init__(self, api_url: str, project_id: str = 'npvm-project',
-                 timeout: float = 30) -> None:
+
+def _wire(resource: Any) -> Resource:
+    """An openstacksdk resource as Neutron's JSON names it."""
+    return resource.to_dict(body=True, headers=False, computed=False, original_names=True)
+
+
+def connect(api_url: str | None = None, *, config_file: Path | str | None = None,
+            cloud: str | None = None, auth: dict[str, Any] | None = None,
+            timeout: float = 30) -> openstack.connection.Connection:
+    """An openstacksdk Connection: ``auth`` (password auth dict) or a clouds.yaml cloud.
+
+    Without ``config_file``/``cloud`` the stack serving ``api_url`` (started in this
+    process) gives its admin cloud.
+    """
+    if auth is not None:
+        return openstack.connect(auth=auth, region_name='RegionOne',
+                                 identity_api_version='3', api_timeout=timeout,
+                                 load_envvars=False, load_yaml_config=False)
+    if config_file is None or cloud is None:
+        from powervm_testbed.neutron_stack import CLOUDS
+
+        known = CLOUDS.get((api_url or '').rstrip('/'))
+        if known is None:
+            raise LookupError(f'no stack started by this process serves {api_url!r}; '
+                              'give config_file and cloud (its etc/clouds.yaml)')
+        config_file, cloud = known
+    config = loader.OpenStackConfig(config_files=[str(config_file)], load_envvars=False)
+    return openstack.connection.Connection(config=config.get_one(cloud=cloud,
+                                                                 api_timeout=timeout))
+
+
+class NeutronClient:
+    """Neutron through openstacksdk; creates are made for ``project_id`` (admin cloud).
+
+    ``auth`` (a Keystone password-auth dict) makes the client act as that user
+    instead; then ``project_id`` is not sent (the token's project owns what it makes).
+    """
+
+    def __init__(self, api_url: str, project_id: str | None = 'npvm-project',
+                 timeout: float = 30, *, config_file: Path | str | None = None,
+                 cloud: str | None = None, auth: dict[str, Any] | None = None) -> None:
         self.api_url = api_url.rstrip('/')
-        self.project_id = project_id
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers.update({'X-Project-Id': project_id, 'X-Tenant-Id': project_id,
-                                     'X-User-Id': 'npvm-admin', 'X-Roles': 'admin',
-                                     'Accept': 'application/json'})
+        self.conn = connect(self.api_url, config_file=config_file, cloud=cloud, auth=auth,
+                            timeout=timeout)
+        self.as_user = auth is not None
+        self.project_id = self.conn.current_project_id if self.as_user else project_id
+
+    def close(self) -> None:
+        """Close the connection's HTTP session."""
+        self.conn.close()
 
     # ------------------------------------------------------------------ transport
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None,
                 params: dict[str, Any] | None = None) -> Any:
-        """One API call; returns the decoded JSON body (None for 204)."""
-        url = f'{self.api_url}/v2.0/{path.lstrip("/")}'
-        resp = self.session.request(method, url, json=body, params=params,
-                                    timeout=self.timeout)
+        """One raw v2.0 API call through the sdk's authenticated session; the JSON body.
+
+        For calls openstacksdk has no method for; everything else uses its proxies.
+        """
+        resp = self.conn.network.request(f'/{path.lstrip("/")}', method, json=body,
+                                         params=params, raise_exc=False)
         if resp.status_code >= 400:
             raise NeutronApiError(method, path, resp.status_code, resp.text)
         return resp.json() if resp.content else None
 
     def _create(self, kind: str, attrs: dict[str, Any]) -> Resource:
         attrs = {k: v for k, v in attrs.items() if v is not _UNSET}
-        attrs.setdefault('project_id', self.project_id)
-        return self.request('POST', f'{kind}s', {kind: attrs})[kind]
+        if not self.as_user:
+            attrs.setdefault('project_id', self.project_id)
+        with _api_errors('POST', f'{kind}s'):
+            return _wire(getattr(self.conn.network, f'create_{kind}')(**attrs))
+
+    def _get(self, kind: str, res_id: str) -> Resource:
+        with _api_errors('GET', f'{kind}s/{res_id}'):
+            return _wire(getattr(self.conn.network, f'get_{kind}')(res_id))
 
     def _list(self, kind: str, filters: dict[str, Any]) -> list[Resource]:
-        return self.request('GET', f'{kind}s', params=filters or None)[f'{kind}s']
+        lister = getattr(self.conn.network, 'agents' if kind == 'agent' else f'{kind}s')
+        # openstacksdk drops filters it does not know; a test must never get every
+        # resource because of a misspelt filter.
+        cls = _SDK_CLASSES[kind]
+        try:
+            cls._query_mapping._validate(filters, cls.base_path)
+        except sdk_exc.InvalidResourceQuery as exc:
+            raise ValueError(f'{kind}s cannot be filtered by {exc}') from None
+        with _api_errors('GET', f'{kind}s'):
+            return [_wire(r) for r in lister(**filters)]
+
+    def _delete(self, kind: str, res_id: str) -> None:
+        with _api_errors('DELETE', f'{kind}s/{res_id}'):
+            getattr(self.conn.network, f'delete_{kind}')(res_id, ignore_missing=False)
 
     # ------------------------------------------------------------------ networks
 
@@ -89,13 +181,13 @@ class NeutronClient:
         return self._create('network', body)
 
     def get_network(self, network_id: str) -> Resource:
-        return self.request('GET', f'networks/{network_id}')['network']
+        return self._get('network', network_id)
 
     def list_networks(self, **filters: Any) -> list[Resource]:
         return self._list('network', filters)
 
     def delete_network(self, network_id: str) -> None:
-        self.request('DELETE', f'networks/{network_id}')
+        self._delete('network', network_id)
 
     def create_subnet(self, network_id: str, cidr: str, *, name: str = '',
                       ip_version: int = 4, enable_dhcp: bool = False,
@@ -106,7 +198,7 @@ class NeutronClient:
                                        'gateway_ip': gateway_ip, **attrs})
 
     def delete_subnet(self, subnet_id: str) -> None:
-        self.request('DELETE', f'subnets/{subnet_id}')
+        self._delete('subnet', subnet_id)
 
     # ------------------------------------------------------------------ ports
 
@@ -123,14 +215,15 @@ class NeutronClient:
         return self._create('port', body)
 
     def get_port(self, port_id: str) -> Resource:
-        return self.request('GET', f'ports/{port_id}')['port']
+        return self._get('port', port_id)
 
     def list_ports(self, **filters: Any) -> list[Resource]:
         return self._list('port', filters)
 
     def update_port(self, port_id: str, changes: dict[str, Any]) -> Resource:
         """PUT raw Neutron attributes, e.g. ``{'binding:host_id': 'h1'}``."""
-        return self.request('PUT', f'ports/{port_id}', {'port': changes})['port']
+        with _api_errors('PUT', f'ports/{port_id}'):
+            return _wire(self.conn.network.update_port(port_id, **changes))
 
     def bind_port(self, port_id: str, host_id: str, *, vnic_type: str | None = None,
                   binding_profile: dict[str, Any] | None = None,
@@ -146,7 +239,7 @@ class NeutronClient:
         return self.update_port(port_id, changes)
 
     def delete_port(self, port_id: str) -> None:
-        self.request('DELETE', f'ports/{port_id}')
+        self._delete('port', port_id)
 
     # ------------------------------------------------------------------ agents
 
@@ -154,10 +247,10 @@ class NeutronClient:
         return self._list('agent', filters)
 
     def get_agent(self, agent_id: str) -> Resource:
-        return self.request('GET', f'agents/{agent_id}')['agent']
+        return self._get('agent', agent_id)
 
     def delete_agent(self, agent_id: str) -> None:
-        self.request('DELETE', f'agents/{agent_id}')
+        self._delete('agent', agent_id)
 
     # ------------------------------------------------------------------ waiting
 

@@ -14,7 +14,14 @@
 
 Each stack gets its own database and RabbitMQ vhost (both dropped on stop), its own
 config files and logs under ``workdir``, and a free API port. ML2 runs with the
-mechanism drivers given (our ``pvm_sea,pvm_sriov`` by default).
+mechanism drivers given (our ``pvm_sea,pvm_sriov`` by default), configured as a
+typical ML2/VLAN deployment (``router`` service plugin, ``port_security``).
+
+``auth='keystone'`` (the default) adds a real Keystone (its own venv, database and
+gunicorn; see :mod:`powervm_testbed.keystone`) and runs Neutron with
+``auth_strategy = keystone``; ``auth='noauth'`` skips it for quick runs. Either
+way ``etc/clouds.yaml`` holds the admin cloud ``npvm-admin`` for openstacksdk and
+the ``openstack`` CLI (``stack.os_cloud_env()``).
 
 CLI for the demo::
 
@@ -40,13 +47,21 @@ from typing import Any
 import requests
 
 from powervm_testbed import services
+from powervm_testbed.keystone import Keystone, KeystoneError
 from powervm_testbed.logs import tail
+from powervm_testbed.venvs import VenvError
 
 DEFAULT_MECHANISM_DRIVERS = 'pvm_sea,pvm_sriov'
 PHYSNETS = ('default', 'physnet1', 'physnet2')
 NAME_PREFIX = 'npvm_'
 # Queues the RPC server consumes once it is ready (topics.PLUGIN, topics.REPORTS).
 RPC_QUEUES = ('q-plugin', 'q-reports-plugin')
+AUTH_STRATEGIES = ('keystone', 'noauth')
+CLOUD = 'npvm-admin'  # the admin cloud in every stack's etc/clouds.yaml
+SERVICE_PLUGINS = 'router'
+EXTENSION_DRIVERS = 'port_security'
+# api_url -> (clouds.yaml, cloud name) of the stacks started by this process.
+CLOUDS: dict[str, tuple[Path, str]] = {}
 
 
 class StackError(RuntimeError):
@@ -165,9 +180,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _owner_pid(name: str) -> int | None:
-    """The creating process id encoded in ``npvm_<pid>_<hex>``, or None."""
+    """The creating process id encoded in ``npvm_<pid>_<hex>[_<suffix>]``, or None."""
     parts = name.split('_')
-    if len(parts) == 3 and parts[0] + '_' == NAME_PREFIX and parts[1].isdigit():
+    if len(parts) in (3, 4) and parts[0] + '_' == NAME_PREFIX and parts[1].isdigit():
         return int(parts[1])
     return None
 
@@ -236,16 +251,21 @@ class _Database:
         return f'{base}/{name}' + ('?charset=utf8' if self.kind == 'mysql' else '')
 
 
+# Checks of roles only: a rule reference ("rule:...") in an override is resolved
+# against whatever the enforcer has registered when it loads the file.
+BINDING_PROFILE_RULE = 'role:admin or role:service'
+
+
 def write_policy(path: Path) -> None:
-    """Let the admin set binding:profile, as Nova does with the ``service`` role.
+    """noauth only: let the admin set binding:profile, as Nova does with the ``service`` role.
 
     With ``auth_strategy = noauth`` every request runs as a plain admin, which
     neutron's default policy refuses for binding:profile (oslo.policy finds
-    this file next to neutron.conf).
+    this file next to neutron.conf). With Keystone no file is written: Neutron's
+    defaults apply and the admin account has the ``service`` role.
     """
-    rule = 'rule:context_is_admin or rule:service_api'
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(''.join(f'"{action}_port:binding:profile": "{rule}"\n'
+    path.write_text(''.join(f'"{action}_port:binding:profile": "{BINDING_PROFILE_RULE}"\n'
                             for action in ('create', 'update')))
 
 
@@ -253,15 +273,21 @@ class NeutronStack:
     """Neutron API + RPC server on a fresh database and RabbitMQ vhost.
 
     Attributes once started: ``api_url``, ``transport_url``, ``workdir``,
-    ``neutron_conf``, ``ml2_conf``, ``api_log``, ``rpc_log``.
+    ``neutron_conf``, ``ml2_conf``, ``api_log``, ``rpc_log``, ``clouds_yaml``,
+    ``keystone`` (None with ``auth='noauth'``).
     """
 
     def __init__(self, workdir: Path | str, *, db: str = 'mysql',
                  mechanism_drivers: str = DEFAULT_MECHANISM_DRIVERS,
                  agent_down_time: int = 20, debug: bool = False,
-                 api_port: int | None = None, start_timeout: float = 240) -> None:
+                 api_port: int | None = None, start_timeout: float = 240,
+                 auth: str = 'keystone', api_workers: int = 1) -> None:
+        if auth not in AUTH_STRATEGIES:
+            raise StackError(f'unknown auth {auth!r}; use one of {", ".join(AUTH_STRATEGIES)}')
         self.workdir = Path(workdir).resolve()
         self.db = db
+        self.auth = auth
+        self.api_workers = api_workers
         self.mechanism_drivers = mechanism_drivers
         self.agent_down_time = agent_down_time
         self.debug = debug
@@ -279,9 +305,18 @@ class NeutronStack:
         self.api_conf = self.etc_dir / 'neutron-api.conf'
         self.api_log = self.log_dir / 'neutron-api.log'
         self.rpc_log = self.log_dir / 'neutron-rpc-server.log'
+        self.clouds_yaml = self.etc_dir / 'clouds.yaml'
+        self.cloud = CLOUD
+        self.keystone: Keystone | None = None
+        if auth == 'keystone':
+            self.keystone = Keystone(self.workdir / 'keystone', free_port(),
+                                     _Database(db).url(f'{self.name}_ks'), debug=debug,
+                                     timeout=start_timeout)
         self.timings: dict[str, float] = {}
         self._database = _Database(db)
         self._db_created = False
+        self._ks_db_created = False
+        self._token: str | None = None
         self._vhost_created = False
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
@@ -307,9 +342,14 @@ class NeutronStack:
             self._db_created = True
             self.write_configs()
             self.timings['setup'] = time.monotonic() - t0
+            # Keystone's venv, schema and bootstrap run beside Neutron's migration.
+            keystone = _Background(self._prepare_keystone) if self.keystone else None
             t1 = time.monotonic()
             self._migrate()
             self.timings['migrate'] = time.monotonic() - t1
+            if keystone is not None:
+                keystone.join(self.start_timeout * 5)
+                self.timings['keystone_prepare'] = keystone.seconds
             t2 = time.monotonic()
             self._start_processes()
             self._wait_ready()
@@ -318,8 +358,16 @@ class NeutronStack:
             self.stop()
             raise
         self.timings['total'] = time.monotonic() - t0
+        self.write_clouds_yaml()
+        CLOUDS[self.api_url] = (self.clouds_yaml, self.cloud)
         (self.workdir / 'stack.json').write_text(json.dumps(self.describe(), indent=2))
         return self
+
+    def _prepare_keystone(self) -> None:
+        assert self.keystone is not None
+        self._database.create(f'{self.name}_ks')
+        self._ks_db_created = True
+        self.keystone.prepare()
 
     def stop(self) -> None:
         """Terminate the processes, drop the database and the vhost (idempotent)."""
@@ -330,6 +378,12 @@ class NeutronStack:
             for proc in procs:
                 self._terminate(proc)
             self._procs.clear()
+            CLOUDS.pop(self.api_url, None)
+            if self._ks_db_created:
+                try:
+                    self._database.drop(f'{self.name}_ks')
+                finally:
+                    self._ks_db_created = False
             if self._db_created:
                 try:
                     self._database.drop(self.name)
@@ -344,7 +398,9 @@ class NeutronStack:
 
     def describe(self) -> dict[str, Any]:
         """What a demo or another process needs to use this stack."""
-        return {'api_url': self.api_url, 'transport_url': self.transport_url,
+        return {'api_url': self.api_url, 'transport_url': self.transport_url, 'auth': self.auth,
+                'keystone_url': self.keystone.url if self.keystone else None,
+                'clouds_yaml': str(self.clouds_yaml), 'cloud': self.cloud,
                 'database': self._database.url(self.name).split('@')[-1],
                 'workdir': str(self.workdir), 'neutron_conf': str(self.neutron_conf),
                 'ml2_conf': str(self.ml2_conf), 'api_log': str(self.api_log),
@@ -357,14 +413,20 @@ class NeutronStack:
         """Write neutron.conf, ml2_conf.ini, policy.yaml and the API's logging overlay."""
         for sub in ('etc', 'log', 'state', 'lock'):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
-        write_policy(self.etc_dir / 'policy.yaml')
-        write_ini(self.neutron_conf, {
+        if self.keystone is None:
+            write_policy(self.etc_dir / 'policy.yaml')
+        extra: dict[str, dict[str, Any]] = {}
+        if self.keystone is not None:
+            extra['keystone_authtoken'] = self.keystone.authtoken_options()
+        write_ini(self.neutron_conf, merge_sections({
             'DEFAULT': {
-                'core_plugin': 'ml2', 'service_plugins': '', 'auth_strategy': 'noauth',
+                'core_plugin': 'ml2', 'service_plugins': SERVICE_PLUGINS,
+                'auth_strategy': self.auth,
                 'transport_url': self.transport_url,
                 'api_paste_config': str(_api_paste_ini()),
                 'state_path': str(self.workdir / 'state'),
-                'api_workers': 1, 'rpc_workers': 1, 'rpc_state_report_workers': 0,
+                'api_workers': self.api_workers, 'rpc_workers': 1,
+                'rpc_state_report_workers': 0,
                 'agent_down_time': self.agent_down_time,
                 'dhcp_agent_notification': False,
                 'notify_nova_on_port_status_changes': False,
@@ -375,10 +437,11 @@ class NeutronStack:
             'database': {'connection': self._database.url(self.name), 'max_pool_size': 5},
             'oslo_concurrency': {'lock_path': str(self.workdir / 'lock')},
             'oslo_messaging_rabbit': {'heartbeat_timeout_threshold': 60},
-        })
+        }, extra))
         write_ini(self.ml2_conf, {
             'ml2': {'type_drivers': 'flat,vlan', 'project_network_types': 'vlan',
-                    'mechanism_drivers': self.mechanism_drivers, 'extension_drivers': ''},
+                    'mechanism_drivers': self.mechanism_drivers,
+                    'extension_drivers': EXTENSION_DRIVERS},
             'ml2_type_vlan': {'network_vlan_ranges': [f'{p}:1:4094' for p in PHYSNETS]},
             'ml2_type_flat': {'flat_networks': '*'},
         })
@@ -451,8 +514,11 @@ class NeutronStack:
         env = {'OS_NEUTRON_CONFIG_DIR': str(self.etc_dir),
                'OS_NEUTRON_CONFIG_FILES': ';'.join(
                    p.name for p in (self.neutron_conf, self.ml2_conf, self.api_conf))}
+        if self.keystone is not None:
+            self._spawn('keystone', *self.keystone.command())
         self._spawn('neutron-api', [
-            _bin('gunicorn'), '--workers', '1', '--worker-class', 'gthread', '--threads', '4',
+            _bin('gunicorn'), '--workers', str(self.api_workers), '--worker-class', 'gthread',
+            '--threads', '4',
             '--timeout', str(int(self.start_timeout)), '--graceful-timeout', '5',
             '--bind', f'127.0.0.1:{self.api_port}', '--name', f'neutron-api-{self.name}',
             *_gunicorn_extra_args(), 'powervm_testbed.neutron_wsgi:application'],
@@ -465,15 +531,29 @@ class NeutronStack:
         for name, proc in self._procs.items():
             code = proc.poll()
             if code is not None:
-                log = self.api_log if name == 'neutron-api' else self.rpc_log
+                log = {'neutron-api': self.api_log, 'neutron-rpc-server': self.rpc_log,
+                       'keystone': self.keystone.log if self.keystone else None}[name]
                 raise StackError(f'{name} exited with {code}\n{tail(log)}\n'
                                  + tail(self.log_dir / f'{name}.out', 15))
 
+    def admin_token(self) -> str:
+        """A Keystone token of the admin account (fetched once per stack)."""
+        assert self.keystone is not None
+        if self._token is None:
+            from keystoneauth1 import session
+            from keystoneauth1.identity import v3
+
+            auth = v3.Password(**self.keystone.admin_auth())
+            self._token = session.Session(auth=auth).get_token()
+        return self._token
+
     def api_ready(self) -> bool:
-        """True if GET /v2.0/networks answers 200."""
+        """True if GET /v2.0/networks answers 200 (with an admin token under Keystone)."""
+        headers = {'X-Project-Id': 'admin', 'X-Roles': 'admin'}
         try:
-            resp = requests.get(f'{self.api_url}/v2.0/networks', timeout=5,
-                                headers={'X-Project-Id': 'admin', 'X-Roles': 'admin'})
+            if self.keystone is not None:
+                headers = {'X-Auth-Token': self.admin_token()}
+            resp = requests.get(f'{self.api_url}/v2.0/networks', timeout=5, headers=headers)
         except requests.RequestException:
             return False
         return resp.status_code == 200
@@ -502,6 +582,16 @@ class NeutronStack:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
+        if self.keystone is not None:
+            t0 = time.monotonic()
+            while not self.keystone.ready():
+                self.check_alive()
+                if time.monotonic() > deadline:
+                    raise StackError(f'Keystone not ready within {self.start_timeout:.0f}s\n'
+                                     + tail(self.keystone.log))
+                time.sleep(0.3)
+            self.keystone.register_neutron(self.api_url)
+            self.timings['keystone_ready'] = time.monotonic() - t0
         api_ok = rpc_ok = False
         while True:
             self.check_alive()
@@ -536,6 +626,38 @@ class NeutronStack:
                 proc.wait(10)
         # Forked workers may outlive their parent briefly; finish the group.
         self._signal_group(proc, signal.SIGKILL)
+
+    # ------------------------------------------------------------------ clients
+
+    def cloud_config(self) -> dict[str, Any]:
+        """The admin cloud as clouds.yaml holds it (openstacksdk / openstack CLI)."""
+        if self.keystone is not None:
+            return {'auth': self.keystone.admin_auth(), 'region_name': 'RegionOne',
+                    'identity_api_version': 3, 'interface': 'public'}
+        # noauth: no catalog; Neutron serves every request as admin.
+        return {'auth_type': 'none', 'auth': {'endpoint': self.api_url},
+                'network_endpoint_override': self.api_url}
+
+    def write_clouds_yaml(self) -> Path:
+        """Write etc/clouds.yaml (0600: it holds the admin password)."""
+        import yaml
+
+        fd = os.open(self.clouds_yaml, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            yaml.safe_dump({'clouds': {self.cloud: self.cloud_config()}}, f,
+                           default_flow_style=False)
+        return self.clouds_yaml
+
+    def neutron_auth_options(self) -> dict[str, Any]:
+        """keystoneauth options (e.g. a ``[neutron]`` section) that reach this stack's API."""
+        if self.keystone is not None:
+            return {'auth_type': 'password', **self.keystone.admin_auth(),
+                    'region_name': 'RegionOne'}
+        return {'auth_type': 'none', 'endpoint_override': self.api_url}
+
+    def os_cloud_env(self) -> str:
+        """The shell line that points the ``openstack`` CLI at this stack's admin cloud."""
+        return f'export OS_CLOUD={self.cloud} OS_CLIENT_CONFIG_FILE={self.clouds_yaml}'
 
     # ------------------------------------------------------------------ introspection
 
@@ -572,6 +694,34 @@ class NeutronStack:
             return None
         lines = [ln for ln in text.splitlines() if 'Registered mechanism drivers' in ln]
         return lines[-1] if lines else None
+
+
+class _Background(threading.Thread):
+    """Runs ``fn`` in a thread; ``join()`` re-raises its exception in the caller."""
+
+    def __init__(self, fn: Any) -> None:
+        super().__init__(daemon=True, name=f'bg-{fn.__name__}')
+        self.fn = fn
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self.start()
+
+    def run(self) -> None:
+        t0 = time.monotonic()
+        try:
+            self.fn()
+        except BaseException as exc:  # handed to join()
+            self.error = exc
+        self.seconds = time.monotonic() - t0
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.is_alive():
+            raise StackError(f'{self.fn.__name__} still running after {timeout:.0f}s')
+        if self.error is not None:
+            if isinstance(self.error, KeystoneError | VenvError):
+                raise StackError(str(self.error)) from self.error
+            raise self.error
 
 
 class AgentStateReporter:
@@ -642,6 +792,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument('--agent-down-time', type=int, default=20)
     up.add_argument('--port', type=int, default=None, help='API port (default: a free one)')
     up.add_argument('--debug', action='store_true')
+    up.add_argument('--auth', choices=AUTH_STRATEGIES, default='keystone',
+                    help='keystone (default) or noauth (no Keystone: quicker)')
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -649,7 +801,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     stack = NeutronStack(args.workdir, db=args.db, mechanism_drivers=args.mechanism_drivers,
                          agent_down_time=args.agent_down_time, debug=args.debug,
-                         api_port=args.port)
+                         api_port=args.port, auth=args.auth)
     try:
         stack.start()
     except (StackError, services.ServicesError) as exc:
@@ -660,6 +812,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'api_url {stack.api_url}')
         print(f'transport_url {stack.transport_url}')
         print(f'workdir {stack.workdir} (stack.json, etc/, log/)')
+        print(stack.os_cloud_env())
         print(f'started in {stack.timings["total"]:.1f}s, {stack.memory_rss_mb():.0f} MiB; '
               f'pids {info["pids"]}; Ctrl-C to stop', flush=True)
         while not stop.wait(1):

@@ -15,6 +15,7 @@
 ``neutron.wsgi.api`` parses ``sys.argv`` as its own command line, so gunicorn's
 arguments are cleared first. The config files come from OS_NEUTRON_CONFIG_DIR and
 OS_NEUTRON_CONFIG_FILES (set by :class:`~powervm_testbed.neutron_stack.NeutronStack`).
+The policy enforcer is loaded at import, before the worker takes requests.
 """
 
 import sys
@@ -25,6 +26,13 @@ sys.argv = ['neutron-api']
 # As neutron's own console scripts do: oslo.service on threads, never eventlet.
 _backend.init_backend(_backend.BackendType.THREADING)
 
+from neutron import policy  # noqa: E402
 from neutron.wsgi.api import application  # noqa: E402
+
+# Load the policy enforcer now, before the worker serves: neutron creates it on the
+# first request, and requests arriving while its defaults are still being
+# registered (seconds after a (re)spawn) were checked against the policy file's
+# rules alone and refused (PolicyNotAuthorized on admin provider-network creates).
+policy.init()
 
 __all__ = ['application']

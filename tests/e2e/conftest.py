@@ -10,9 +10,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""e2e fixtures: one real Neutron stack (API + RPC server, MariaDB, RabbitMQ) per session.
+"""e2e fixtures: one real stack (Keystone, Neutron API + RPC server, MariaDB, RabbitMQ) per session.
 
-Environment knobs: ``NPVM_E2E_DB`` (mysql | postgresql, default mysql),
+Environment knobs: ``NPVM_E2E_AUTH`` (keystone | noauth, default keystone),
+``NPVM_E2E_DB`` (mysql | postgresql, default mysql),
 ``NPVM_E2E_MECHANISM_DRIVERS`` (default ``pvm_sea,pvm_sriov``), ``NPVM_E2E_DEBUG=1``.
 Missing services make the ``neutron_stack`` fixture fail with what to install.
 """
@@ -55,7 +56,8 @@ def neutron_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NeutronS
         db=os.environ.get('NPVM_E2E_DB', 'mysql'),
         mechanism_drivers=os.environ.get('NPVM_E2E_MECHANISM_DRIVERS',
                                          DEFAULT_MECHANISM_DRIVERS),
-        debug=os.environ.get('NPVM_E2E_DEBUG') == '1')
+        debug=os.environ.get('NPVM_E2E_DEBUG') == '1',
+        auth=os.environ.get('NPVM_E2E_AUTH', 'keystone'))
     try:
         stack.start()
     except (StackError, ServicesError) as exc:
@@ -71,9 +73,13 @@ def neutron_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NeutronS
 
 
 @pytest.fixture
-def neutron(neutron_stack: NeutronStack) -> NeutronClient:
+def neutron(neutron_stack: NeutronStack) -> Iterator[NeutronClient]:
     """An admin client of the stack's API for a fresh project (isolates tests' resources)."""
-    return NeutronClient(neutron_stack.api_url, project_id=f'p-{uuid.uuid4().hex[:12]}')
+    client = NeutronClient(neutron_stack.api_url, project_id=f'p-{uuid.uuid4().hex[:12]}')
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @pytest.fixture
@@ -90,8 +96,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print how long the stack took to start and how much memory it used."""
     for stack in _started:
         t = stack.timings
+        keystone = (f'keystone prepare {t.get("keystone_prepare", 0):.1f}s, ready '
+                    f'{t.get("keystone_ready", 0):.1f}s, ' if stack.keystone else '')
         terminalreporter.write_line(
-            f'neutron stack ({stack.db}): start {t.get("total", 0):.1f}s (migrate '
-            f'{t.get("migrate", 0):.1f}s, processes {t.get("processes", 0):.1f}s), '
-            f'{t.get("memory_mib", 0):.0f} MiB, stop {t.get("stop", 0):.1f}s; '
-            f'logs in {stack.log_dir}')
+            f'neutron stack ({stack.db}, auth {stack.auth}): start {t.get("total", 0):.1f}s '
+            f'(migrate {t.get("migrate", 0):.1f}s, {keystone}processes '
+            f'{t.get("processes", 0):.1f}s), {t.get("memory_mib", 0):.0f} MiB (all processes), '
+            f'stop {t.get("stop", 0):.1f}s; logs in {stack.log_dir}')

@@ -14,15 +14,24 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import configparser
+import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
+from oslo_config import cfg
+from oslo_policy import policy as oslo_policy
 
 from networking_powervm.common import constants as pvm_const
 from powervm_testbed.neutron_client import NeutronApiError, NeutronClient
-from powervm_testbed.neutron_stack import AgentStateReporter, NeutronStack
+from powervm_testbed.neutron_stack import AgentStateReporter, NeutronStack, write_policy
 
 SEA_MAPPINGS = {'default': 'ent8'}
 SRIOV_PORTS = ['U78C7.001.RCH0004-P1-C8-T1', 'U78C7.001.RCH0004-P1-C8-T2']
@@ -150,3 +159,61 @@ def test_agent_config_points_agents_at_the_stack(neutron_stack: NeutronStack) ->
     default_interval = configparser.ConfigParser()
     default_interval.read(neutron_stack.agent_config('cfg-host-2'))
     assert int(default_interval['AGENT']['report_interval']) * 2 < neutron_stack.agent_down_time
+
+
+def test_openstack_cli_lists_agents_with_the_printed_environment(
+        neutron_stack: NeutronStack, agent_reporter: AgentStateReporter) -> None:
+    """The ``export OS_CLOUD=... OS_CLIENT_CONFIG_FILE=...`` line the demo prints works."""
+    host = _host('cli-host')
+    _report_sea(agent_reporter, host)
+    line = neutron_stack.os_cloud_env()
+    assert line.startswith('export ')
+    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+    env.update(kv.split('=', 1) for kv in line.removeprefix('export ').split())
+    openstack = str(Path(sys.executable).parent / 'openstack')
+    res = subprocess.run([openstack, 'network', 'agent', 'list', '--host', host, '-f', 'json'],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert [(r['Host'], r['Agent Type'], r['Alive']) for r in rows] == [
+        (host, pvm_const.AGENT_TYPE_PVM_SEA, True)]
+
+
+def test_policy_overrides_reference_no_rule(tmp_path: Path) -> None:
+    """The noauth policy file stands on its own: no enforcer state can leave it undefined."""
+    path = tmp_path / 'policy.yaml'
+    write_policy(path)
+    conf = cfg.ConfigOpts()
+    conf([], default_config_files=[])
+    enforcer = oslo_policy.Enforcer(conf, policy_file=str(path))
+    enforcer.load_rules(True)  # no defaults registered, as at a worker's first requests
+    assert set(enforcer.rules) == {'create_port:binding:profile',
+                                   'update_port:binding:profile'}
+    assert enforcer.check_rules(raise_on_violation=True)
+
+
+def test_admin_creates_right_after_an_api_worker_respawn(neutron_stack: NeutronStack) -> None:
+    """Concurrent first requests of a new API worker are all authorized (issue 11, point 9)."""
+    # A worker boots for seconds to a minute on a busy 2-core box: a generous timeout.
+    clients = [NeutronClient(neutron_stack.api_url, project_id=f'p-{uuid.uuid4().hex[:8]}',
+                             timeout=240)
+               for _ in range(6)]
+    for client in clients:
+        client.list_networks(name='warm-up')  # tokens and endpoints before the respawn
+    master = psutil.Process(neutron_stack.describe()['pids']['neutron-api'])
+    old = {w.pid for w in master.children()}
+    for pid in old:
+        os.kill(pid, signal.SIGKILL)
+    NeutronClient.wait_for(lambda: {w.pid for w in master.children()} - old, bool,
+                           timeout=60, what='a new neutron API worker')
+
+    def create(client: NeutronClient) -> dict:
+        return client.create_network('after-respawn', physnet='default')
+
+    with concurrent.futures.ThreadPoolExecutor(len(clients)) as pool:
+        nets = list(pool.map(create, clients))
+    assert [n['provider:physical_network'] for n in nets] == ['default'] * len(clients)
+    log = neutron_stack.api_log.read_text(errors='replace')
+    assert 'reference a rule that is not defined' not in log
+    for client in clients:
+        client.close()

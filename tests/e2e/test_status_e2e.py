@@ -50,9 +50,9 @@ def _report(conf_files: list[Path]) -> tuple[int, dict]:
 def test_status_shows_exactly_the_drift_made_by_hand(neutron_stack: NeutronStack, tmp_path):
     with sea_environment(neutron_stack, tmp_path, 'single',
                          heal_and_optimize_interval=NO_PERIODIC_HEAL) as env:
-        # [neutron]: Neutron's API (the test stack runs without Keystone: auth none).
-        creds = write_ini(tmp_path / 'status-neutron.ini', {'neutron': {
-            'auth_type': 'none', 'endpoint_override': neutron_stack.api_url}})
+        # [neutron]: Neutron's API (Keystone password auth, or auth none on a noauth stack).
+        creds = write_ini(tmp_path / 'status-neutron.ini',
+                          {'neutron': neutron_stack.neutron_auth_options()})
         conf_files = [env.agent.config_file, creds]
 
         net = env.network(2301)

@@ -48,9 +48,13 @@ def installed_product(product_wheel, tmp_path_factory) -> pathlib.Path:
 
 def test_the_product_wheel_holds_only_the_product_package(product_wheel):
     names = zipfile.ZipFile(product_wheel).namelist()
-    top = {n.split('/')[0] for n in names if not n.split('/')[0].endswith('.dist-info')}
-    assert top == {'networking_powervm'}
+    top = {n.split('/')[0] for n in names}
+    packages = {t for t in top if not t.endswith(('.dist-info', '.data'))}
+    assert packages == {'networking_powervm'}
     assert not [n for n in names if '/tests/' in n or n.startswith('tests/')]
+    # Besides the package, only data files under share/ (the sample config, units).
+    data = [n for n in names if n.split('/')[0].endswith('.data')]
+    assert data and all(n.split('/')[1:3] == ['data', 'share'] for n in data)
 
 
 def _run_isolated(target: pathlib.Path, code: str) -> dict:

@@ -26,15 +26,12 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent import futures
 from typing import Any
 
 from neutron_lib.api.definitions import portbindings
 from oslo_config import cfg
 from oslo_log import log as logging
-from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import network_bridger as pvm_bridger
-from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import network as pvm_net
 from pypowervm.wrappers import virtual_io_server as pvm_vios
@@ -43,14 +40,12 @@ from networking_powervm.agent import base
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent.sea import mappings as sea_map
 from networking_powervm.agent.sea import ports as sea_ports
+from networking_powervm.agent.sea import scan as sea_scan
 from networking_powervm.agent.sea import vlans as sea_vlans
 from networking_powervm.common import constants as pvm_const
 from networking_powervm.common import logtext, vif_event
 
 LOG = logging.getLogger(__name__)
-
-# Threads reading partitions' adapters during heal.
-SCAN_WORKERS = 8
 
 Plugs = list[tuple[prov.ProvisionRequest, sea_ports.SeaPort]]
 
@@ -108,18 +103,31 @@ class SharedEthernetAgent(base.PVMAgentBase):
             LOG.info("port_update of port %s (MAC %s): re-provisioning", port.get('id'), mac)
             self.queue.add(prov.ProvisionRequest.replug(mac, self.clock))
 
-    def provision(self, batch: list[prov.ProvisionRequest]) -> prov.Outcome:
-        """Unplugs marked down; plugs: Neutron details, VLANs on bridges, marked up."""
+    def provision(self, batch: list[prov.ProvisionRequest],
+                  healthy: Plugs = ()) -> prov.Outcome:
+        """Unplugs marked down; plugs: Neutron details, VLANs on bridges, marked up.
+
+        ``healthy`` ports (a heal's, status already right) get their VLANs
+        ensured in the same bridge updates, but Neutron is not told again.
+        """
         outcome = prov.Outcome()
+        quiet = {port.mac for _req, port in healthy}
         self._mark_unplugged(batch, outcome)
         plugs = self._lookup_ports([r for r in batch if r.action == prov.PLUG], outcome)
-        by_bridge = self._group_by_bridge(plugs, outcome)
-        self._ensure_vlans(by_bridge, outcome)
-        self._report(outcome)
+        by_bridge = self._group_by_bridge([*plugs, *healthy], outcome, quiet)
+        self._ensure_vlans(by_bridge, outcome, quiet)
+        self._report(outcome, {r.mac: r.created_at for r in batch
+                               if r.origin is prov.Origin.HEAL})
         return outcome
 
     def heal(self) -> None:
-        """Re-provision every OpenStack port on the host, then clean up unused VLANs."""
+        """Bring every bound port's status and VLAN in line with the host; clean up VLANs.
+
+        Ports whose adapter is on the host get their VLAN ensured (Neutron is
+        asked details only of those whose status is not right yet); bound ports
+        whose adapter left the host are marked DOWN. A VIF event newer than the
+        scan wins over the heal's view of its port.
+        """
         self._refresh_bridges()
         gen = self.guard.mark()
         scanned_at = self.clock()
@@ -128,20 +136,54 @@ class SharedEthernetAgent(base.PVMAgentBase):
         client_cnas, vios_cnas = self.scan_host()
         on_host = {vif_event.norm_mac(cna.mac) for cna in client_cnas if not cna.is_trunk}
         # Only Neutron ports bound here: the host's other adapters are not ours.
-        bound = set(self.neutron.bound_ports(portbindings.VNIC_NORMAL))
-        requests = [prov.ProvisionRequest.healed(mac, scanned_at)
-                    for mac in sorted(on_host & bound)]
-        # One pass: one bridge update per bridge for all the ports.
-        outcome = self.provision(requests)
+        bound = self.neutron.bound_ports(portbindings.VNIC_NORMAL)
+        plan = prov.plan_heal(on_host, bound, lambda m: self.superseded(m, scanned_at))
+        outcome = self._heal_ports(plan, bound, scanned_at)
         # Forget devices gone from the host or from Neutron since the scan started;
         # devices the provision thread brought up meanwhile were not in ``known``.
-        stale = known - (on_host & bound)
+        stale = known - (on_host & set(bound))
         with self._dev_lock:
             self._devices -= stale
         if outcome.failed:
             raise base.AgentError(f"{len(outcome.failed)} port(s) could not be provisioned")
         if self.conf.AGENT.automated_powervm_vlan_cleanup:
             self.cleanup(list(client_cnas) + list(vios_cnas), gen)
+
+    def _heal_ports(self, plan: prov.HealPlan, bound: dict[str, dict],
+                    scanned_at: float) -> prov.Outcome:
+        """Provision the plan: one pass, one bridge update per bridge; lost unplugs DOWN."""
+        healthy = self._ports_from_networks(plan.healthy, bound, plan.to_plug)
+        requests = [prov.ProvisionRequest.healed(mac, scanned_at) for mac in plan.to_plug]
+        with self.provision_lock:  # decided now: no newer request can come in between
+            down = [m for m in plan.to_down if not self.superseded(m, scanned_at)]
+            if down:
+                LOG.info("Heal: %d port(s) bound here have no adapter on the host any more; "
+                         "marking them down: %s", len(down), down)
+                self.neutron.update([], down)
+        with self._dev_lock:
+            self._devices.difference_update(down)
+        return self.provision(requests, healthy)
+
+    def _ports_from_networks(self, macs: list[str], bound: dict[str, dict],
+                             fallback: list[str]) -> Plugs:
+        """SeaPorts of healthy ports from their networks (no status change in Neutron).
+
+        A port whose network has no single VLAN segment goes to ``fallback``
+        (asked by device details, as a plug).
+        """
+        nets: dict[str, dict] = {}
+        found: Plugs = []
+        for mac in macs:
+            port = bound[mac]
+            net_id = port.get('network_id')
+            if net_id not in nets:
+                nets[net_id] = self.neutron.network(net_id)
+            try:
+                found.append((prov.ProvisionRequest.healed(mac, 0.0),
+                              sea_ports.SeaPort.from_network(mac, port, nets[net_id])))
+            except sea_ports.UnusablePort:
+                fallback.append(mac)
+        return found
 
     # ------------------------------------------------------------ bridges
     def resolve_bridges(self) -> dict[str, sea_map.ResolvedBridge]:
@@ -166,16 +208,20 @@ class SharedEthernetAgent(base.PVMAgentBase):
                         outcome: prov.Outcome) -> None:
         unplugs = sorted({r.mac for r in batch if r.action == prov.UNPLUG})
         if unplugs:
-            self.neutron.update([], unplugs)
+            with self.provision_lock:
+                self.neutron.update([], unplugs)
             with self._dev_lock:
                 self._devices.difference_update(unplugs)
 
     def _lookup_ports(self, plugs: list[prov.ProvisionRequest],
                       outcome: prov.Outcome) -> Plugs:
         """Neutron's view of each plugged port; unknown ports wait, unusable ones are logged."""
-        if not plugs:
-            return []
-        known = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
+        with self.provision_lock:  # a heal's plug yields to any newer request
+            plugs = [r for r in plugs if r.origin is not prov.Origin.HEAL
+                     or not self.superseded(r.mac, r.created_at)]
+            if not plugs:
+                return []
+            known = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
         found: Plugs = []
         for req in plugs:
             det = known.get(req.mac)
@@ -188,7 +234,8 @@ class SharedEthernetAgent(base.PVMAgentBase):
                 LOG.error("Cannot provision the port with MAC %s: %s", req.mac, exc)
         return found
 
-    def _group_by_bridge(self, plugs: Plugs, outcome: prov.Outcome) -> dict[str, Plugs]:
+    def _group_by_bridge(self, plugs: Plugs, outcome: prov.Outcome,
+                         quiet: set[str]) -> dict[str, Plugs]:
         """Plugs by Network Bridge UUID; administratively down ports are marked down."""
         by_bridge: dict[str, Plugs] = defaultdict(list)
         for req, port in plugs:
@@ -199,12 +246,13 @@ class SharedEthernetAgent(base.PVMAgentBase):
                           port.physnet, sorted(self.bridges))
             elif not port.admin_up:
                 # Administratively down: still served (a port_update may bring it up).
-                outcome.down.add(port.mac)
+                (outcome.unchanged if port.mac in quiet else outcome.down).add(port.mac)
             else:
                 by_bridge[bridge.nb_uuid].append((req, port))
         return by_bridge
 
-    def _ensure_vlans(self, by_bridge: dict[str, Plugs], outcome: prov.Outcome) -> None:
+    def _ensure_vlans(self, by_bridge: dict[str, Plugs], outcome: prov.Outcome,
+                      quiet: set[str]) -> None:
         """One ensure_vlans_on_nb per bridge; its ports go up, or are retried on failure."""
         for nb_uuid, plugs in by_bridge.items():
             vlans = sorted({port.vlan for _req, port in plugs})
@@ -216,38 +264,30 @@ class SharedEthernetAgent(base.PVMAgentBase):
                           vlans, nb_uuid, logtext.error_text(exc))
                 outcome.failed.extend(req for req, _port in plugs)
                 continue
-            outcome.up.update(port.mac for _req, port in plugs)
+            for _req, port in plugs:
+                (outcome.unchanged if port.mac in quiet else outcome.up).add(port.mac)
 
-    def _report(self, outcome: prov.Outcome) -> None:
-        """Tell Neutron which ports are down (admin) and up; count them as served."""
-        if outcome.down:
-            self.neutron.update([], sorted(outcome.down))
-        if outcome.up:
-            self.neutron.update(sorted(outcome.up), [])
+    def _report(self, outcome: prov.Outcome, heal_since: dict[str, float]) -> None:
+        """Tell Neutron which ports are down (admin) and up; count them as served.
+
+        A heal's port (``heal_since``: MAC -> its scan's start) with a newer request
+        is left to that request.
+        """
+        with self.provision_lock:
+            for mac in [m for m in heal_since if self.superseded(m, heal_since[m])]:
+                outcome.up.discard(mac)
+                outcome.down.discard(mac)
+            if outcome.down:
+                self.neutron.update([], sorted(outcome.down))
+            if outcome.up:
+                self.neutron.update(sorted(outcome.up), [])
         with self._dev_lock:
-            self._devices.update(outcome.down | outcome.up)
+            self._devices.update(outcome.down | outcome.up | outcome.unchanged)
 
     # --------------------------------------------------------------- heal
     def scan_host(self) -> tuple[list[Any], list[Any]]:
         """(client partitions' adapters, VIOS adapters) of every partition on the host."""
-        lpars = pvm_lpar.LPAR.get(self.adapter)
-        vioses = pvm_vios.VIOS.get(self.adapter, xag=[])
-        with futures.ThreadPoolExecutor(max_workers=SCAN_WORKERS,
-                                        thread_name_prefix='scan') as pool:
-            client = pool.map(self._cnas_of, lpars)
-            vios = pool.map(self._cnas_of, vioses)
-            client_cnas = [cna for cnas in client for cna in cnas]
-            vios_cnas = [cna for cnas in vios for cna in cnas]
-        return client_cnas, vios_cnas
-
-    def _cnas_of(self, partition: Any) -> list[Any]:
-        try:
-            return pvm_net.CNA.get(self.adapter, parent=partition)
-        except pvm_exc.HttpError as exc:
-            if getattr(exc.response, 'status', None) == 404:
-                LOG.debug("Partition %s disappeared during the scan", partition.uuid)
-                return []
-            raise
+        return sea_scan.scan_host(self.adapter)
 
     def cleanup(self, cnas: list[Any], gen: int) -> dict[str, list[int]]:
         """Remove from each served bridge the VLANs no adapter on its virtual switch uses.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neutron_lib import constants as n_const
+from neutron_lib.api.definitions import provider_net as provider
 
 from networking_powervm.common import constants as pvm_const
 from networking_powervm.common import logtext
@@ -47,6 +48,17 @@ class SeaPort:
         """Build from get_devices_details_list's entry; UnusablePort if not a VLAN port."""
         return cls(mac, det['port_id'], det.get('physical_network'), vlan_of(det),
                    bool(det.get('admin_state_up', True)))
+
+    @classmethod
+    def from_network(cls, mac: str, port: dict[str, Any], net: dict[str, Any]) -> SeaPort:
+        """Build from a port dict and its network's provider attributes (one segment).
+
+        UnusablePort if the network has no single VLAN segment.
+        """
+        seg = {'port_id': port.get('id'), 'network_type': net.get(provider.NETWORK_TYPE),
+               'segmentation_id': net.get(provider.SEGMENTATION_ID)}
+        return cls(mac, port.get('id'), net.get(provider.PHYSICAL_NETWORK), vlan_of(seg),
+                   bool(port.get('admin_state_up', True)))
 
 
 def vlan_of(det: dict[str, Any]) -> int:

@@ -136,6 +136,10 @@ class SRIOVAgent(base.PVMAgentBase):
 
     def provision(self, batch: list[prov.ProvisionRequest]) -> prov.Outcome:
         """Mark unplugged ports down and plugged ports Neutron knows up; the rest wait."""
+        with self.provision_lock:
+            return self._mark(batch)
+
+    def _mark(self, batch: list[prov.ProvisionRequest]) -> prov.Outcome:
         outcome = prov.Outcome()
         outcome.down = {r.mac for r in batch if r.action == prov.UNPLUG}
         if outcome.down:
@@ -150,16 +154,25 @@ class SRIOVAgent(base.PVMAgentBase):
         return outcome
 
     def heal(self) -> None:
-        """Refresh the mappings; mark up every vNIC on the host Neutron knows."""
+        """Refresh the mappings; bound ports ACTIVE iff their vNIC is on the host.
+
+        Only ports whose status is not right are touched; a VIF event newer
+        than the scan wins over the heal's view of its port.
+        """
         self.refresh_mappings()
-        macs = self.host_vnic_macs()
-        if not macs:
-            return
+        scanned_at = self.clock()
+        on_host = set(self.host_vnic_macs())
         bound = self.neutron.bound_ports(portbindings.VNIC_DIRECT)
-        known = sorted(set(macs) & set(bound))
-        if known:
-            LOG.info("Heal: marking %d SR-IOV port(s) up", len(known))
-            self.neutron.update(known, [])
+        with self.provision_lock:
+            plan = prov.plan_heal(on_host, bound, lambda m: self.superseded(m, scanned_at),
+                                  admin_aware=False)
+            if plan.to_plug:
+                LOG.info("Heal: marking %d SR-IOV port(s) up", len(plan.to_plug))
+                self.neutron.update(plan.to_plug, [])
+            if plan.to_down:
+                LOG.info("Heal: marking %d SR-IOV port(s) down (no vNIC on the host): %s",
+                         len(plan.to_down), plan.to_down)
+                self.neutron.update([], plan.to_down)
 
     # ------------------------------------------------------------- helpers
     def host_vnic_macs(self) -> list[str]:

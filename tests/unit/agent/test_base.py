@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from unittest import mock
@@ -280,3 +281,38 @@ def test_stop_wakes_the_provision_loop_at_once(agent):
     agent.stop()
     thread.join(5)
     assert not thread.is_alive()
+
+
+def test_heal_failures_back_off_log_one_line_each_and_recovery(conf, rpc, caplog):
+    """REST down for three passes: no traceback at ERROR, growing waits, then 'works again'."""
+    caplog.set_level(logging.INFO)
+
+    class Flaky(Agent):
+        def heal(self):
+            self.calls.append('heal')
+            if len(self.calls) <= 3:
+                raise base.pvm_exc.ConnectionError('Connection refused for GET /rest/api/uom')
+            self.stop()
+
+    a = Flaky(conf, adapter=mock.MagicMock())
+    waits = []
+    a._heal_now = mock.Mock(wait=lambda seconds: waits.append(seconds))
+    a._heal_loop()
+    assert a.calls == ['heal'] * 4
+    assert waits[:3] == [1, 2, 4]            # exception_interval = 1, doubling
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 3 and all(r.exc_info is None for r in errors)
+    assert 'ConnectionError: Connection refused' in errors[0].getMessage()
+    assert 'Heal and optimize works again after 3 failure(s)' in caplog.text
+
+
+def test_provisioning_failures_back_off(agent, caplog):
+    caplog.set_level(logging.INFO)
+    agent.handle_vif_event(event('plug'))
+    agent.outcomes = [RuntimeError('VIOS busy'), RuntimeError('VIOS busy'), prov.Outcome()]
+    waits = []
+    agent._retry = lambda outcome, delay: (waits.append(delay),
+                                           agent.queue.requeue(outcome.failed))
+    run_loop_until(agent, lambda: len(agent.batches) >= 3)
+    assert waits[:3] == [1, 2, 1]   # doubling while failing, exception_interval once it works
+    assert 'Provisioning of 1 request(s) works again after 2 failure(s)' in caplog.text

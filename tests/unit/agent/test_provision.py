@@ -170,3 +170,31 @@ def test_partitionless_plug_of_another_mac_is_queued():
     q.add(replug('fa:16:3e:00:00:02'))
     assert sorted((r.mac, r.action) for r in q.drain(0)) == [
         (MAC, prov.UNPLUG), ('fa:16:3e:00:00:02', prov.PLUG)]
+
+
+def port(status, admin=True):
+    return {'status': status, 'admin_state_up': admin}
+
+
+def test_plan_heal_sorts_bound_ports_by_what_their_status_needs():
+    macs = [f'fa:16:3e:00:00:0{i}' for i in range(1, 8)]
+    bound = {macs[0]: port('ACTIVE'), macs[1]: port('DOWN'), macs[2]: port('BUILD'),
+             macs[3]: port('ACTIVE'), macs[4]: port('DOWN'),
+             macs[5]: port('DOWN', admin=False), macs[6]: port('ACTIVE')}
+    on_host = {macs[0], macs[1], macs[2], macs[5], macs[6]}
+    plan = prov.plan_heal(on_host, bound, superseded=lambda mac: mac == macs[6])
+    assert plan == prov.HealPlan(healthy=[macs[0], macs[5]], to_plug=[macs[1], macs[2]],
+                                 to_down=[macs[3]])
+    plan = prov.plan_heal(on_host, bound, superseded=lambda mac: False, admin_aware=False)
+    assert plan.to_plug == [macs[1], macs[2], macs[5]]
+
+
+def test_recent_events_tell_whether_an_event_came_after_a_scan():
+    clock = Clock()
+    events = prov.RecentEvents(clock)
+    events.record(req(prov.UNPLUG, at=1005.0))
+    assert events.newer(MAC, since=1000.0) and events.newer(MAC, since=1005.0)
+    assert not events.newer(MAC, since=1006.0)
+    assert not events.newer('fa:16:3e:00:00:02', since=0.0)
+    clock.now = 1005.0 + pvm_const.PORT_WAIT_TIMEOUT + 1   # forgotten after a while
+    assert not events.newer(MAC, since=0.0)

@@ -92,3 +92,33 @@ def test_describe_hides_password(conf):
     conf.set_override('password', 's3cret', 'powervm')
     text = session.describe(conf)
     assert 's3cret' not in text and 'password auth' in text and text.startswith('https://')
+
+
+BUSY_BODY = '''<entry xmlns="http://www.w3.org/2005/Atom"><content type="application/vnd.ibm.powervm.web+xml; type=HttpErrorResponse"><HttpErrorResponse:HttpErrorResponse xmlns:HttpErrorResponse="http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/" xmlns="http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/" schemaVersion="V1_0"><HTTPStatus>500</HTTPStatus><URI>/rest/api/uom/ManagedSystem/x/NetworkBridge/y</URI><ReasonCode>Unknown internal error.</ReasonCode><Message>VIOS_BUSY: The VIOS is busy (HSCL3205)</Message></HttpErrorResponse:HttpErrorResponse></content></entry>'''  # noqa: E501
+
+
+def busy_error():
+    resp = mock.Mock(status=500, reason='Internal Server Error', body=BUSY_BODY,
+                     reqmethod='POST', reqpath='/rest/api/uom/ManagedSystem/x/NetworkBridge/y')
+    resp.entry = None
+    return pvm_exc.HttpError(resp)
+
+
+def test_vios_busy_retries_are_short_and_bounded(conf, sess, caplog):
+    """pypowervm waits 5 + 10 + 15 s per busy request by default; here 1 + 2 + 3 at most."""
+    caplog.set_level(logging.DEBUG)
+    adapter = session.build_adapter(conf, sleep=mock.Mock())
+    request = mock.Mock(side_effect=busy_error())
+    wrapped = request
+    for helper in reversed(adapter.helpers):
+        wrapped = helper(wrapped)
+    with mock.patch('pypowervm.helpers.vios_busy.SLEEP') as sleep:
+        with pytest.raises(pvm_exc.HttpError):
+            wrapped('POST', '/rest/api/uom/x')
+    assert [c.args[0] for c in sleep.call_args_list] == [1, 2, 3]
+    assert request.call_count == 4
+    # Each failure: one DEBUG line, never the multi-line dump of pypowervm's log_helper.
+    failures = [r for r in caplog.records if 'PowerVM REST request failed' in r.getMessage()]
+    assert failures and all(r.levelno == logging.DEBUG for r in failures)
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO and
+                'HttpErrorResponse' in r.getMessage()]

@@ -69,3 +69,25 @@ def test_stop_ends_the_threads_without_restart(caplog):
     pool.join()
     assert not any(t.is_alive() for t in pool.threads)
     assert 'unexpectedly' not in caplog.text and 'died' not in caplog.text
+
+
+def test_backoff_doubles_up_to_its_cap_one_concise_line_per_failure(caplog):
+    caplog.set_level(logging.DEBUG)
+    backoff = workers.Backoff('Heal and optimize', base=1, cap=5)
+    error = ConnectionError('HTTP error 503 for method GET on path /rest/api/uom/x\n<xml/>')
+    assert [backoff.failed(error) for _ in range(5)] == [1, 2, 4, 5, 5]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 5
+    assert all(r.exc_info is None and '\n' not in r.getMessage() for r in errors)
+    assert 'Heal and optimize failed (5 in a row): ConnectionError: HTTP error 503' in \
+        errors[-1].getMessage()
+    assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)
+    backoff.succeeded()
+    assert 'Heal and optimize works again after 5 failure(s)' in caplog.text
+    assert backoff.failed(error) == 1
+
+
+def test_backoff_says_nothing_when_nothing_failed(caplog):
+    caplog.set_level(logging.INFO)
+    workers.Backoff('Provisioning', base=1, cap=5).succeeded()
+    assert caplog.text == ''

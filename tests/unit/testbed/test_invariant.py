@@ -178,6 +178,7 @@ def test_the_bridges_own_trunk_adapters_do_not_keep_a_vlan() -> None:
         (inv.VLAN_UNUSED, None, 100)]
     foreign = dataclasses.replace(own, dev_name='ent20', pvid=77)
     assert inv.check([], host(foreign, nb=bridge({100})), MAPPINGS) == []
+    assert inv.is_bridge_trunk(own, host(own)) and not inv.is_bridge_trunk(foreign, host())
 
 
 def test_unused_vlan_left_only_counts_with_cleanup_and_never_the_primary() -> None:

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import network as pvm_net
 
 from networking_powervm.agent import provision as prov
@@ -196,7 +197,7 @@ def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
     env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
         {'id': 'p1', 'mac_address': 'fa:16:3e:00:00:01'},
         {'id': 'p2', 'mac_address': 'fa:16:3e:00:00:99'}]   # bound here, but no adapter
-    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=lpars), \
+    with mock.patch.object(pvm_lpar.LPAR, 'get', return_value=lpars), \
             mock.patch.object(sea_agent.pvm_vios.VIOS, 'get', return_value=[vios]), \
             mock.patch.object(pvm_net.CNA, 'get',
                               side_effect=lambda adpt, parent: by_parent[parent.uuid]), \
@@ -220,7 +221,7 @@ def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
 
 def test_heal_without_cleanup_never_writes_bridge(env, conf):
     conf.set_override('automated_powervm_vlan_cleanup', False, 'AGENT')
-    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=[]), \
+    with mock.patch.object(pvm_lpar.LPAR, 'get', return_value=[]), \
             mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
                               return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
             mock.patch.object(pvm_net.CNA, 'get', return_value=[]), \
@@ -293,7 +294,7 @@ def test_heal_device_count_keeps_concurrent_plugs_and_drops_stale(env):
         {on_host: details(on_host, 1001)})
     env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
         {'id': 'p1', 'mac_address': on_host}]
-    with mock.patch.object(sea_agent.pvm_lpar.LPAR, 'get', return_value=[lpar]), \
+    with mock.patch.object(pvm_lpar.LPAR, 'get', return_value=[lpar]), \
             mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
                               return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
             mock.patch.object(pvm_net.CNA, 'get', side_effect=cnas), \
@@ -318,3 +319,102 @@ def test_cleanup_keeps_the_vlans_of_a_client_partitions_trunk_adapter(env):
     nb = update.call_args[0][0]
     assert [sorted(t.tagged_vlans) for s in nb.seas for t in s.addl_adpts] == [
         [53, 54, 55, 100], [53, 54, 55, 100]]
+
+
+# ------------------------------------------------ heal: status follows the host
+
+
+@pytest.fixture
+def host_with(env):
+    """heal() on a host whose partition L1 has the given adapters (VIOS: none)."""
+    def run(adapters, bound, networks=None):
+        env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = bound
+        env.rpc.plugin.get_network_details.side_effect = (
+            lambda ctx, net_id, agent_id, host: (networks or {}).get(net_id, {}))
+        with mock.patch.object(pvm_lpar.LPAR, 'get',
+                               return_value=[SimpleNamespace(uuid='L1')]), \
+                mock.patch.object(sea_agent.pvm_vios.VIOS, 'get',
+                                  return_value=[SimpleNamespace(uuid=VIOS1, name='vios1')]), \
+                mock.patch.object(pvm_net.CNA, 'get',
+                                  side_effect=lambda adpt, parent: adapters(parent)), \
+                mock.patch.object(pvm_net.NetBridge, 'update', autospec=True):
+            env.agent.heal()
+    return run
+
+
+def vlan_net(vlan, physnet='physnet1'):
+    return {'provider:network_type': 'vlan', 'provider:physical_network': physnet,
+            'provider:segmentation_id': vlan}
+
+
+def test_heal_marks_down_bound_ports_whose_adapter_left_the_host(env, host_with):
+    """Lost unplugs (event-queue overflow, agent down): the port is ACTIVE, its adapter gone."""
+    gone, kept = 'fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'
+    env.agent._devices.update({gone, kept})
+    host_with(lambda parent: [cna('FA163E000002', 1001)] if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': gone, 'status': 'ACTIVE', 'network_id': 'n1'},
+               {'id': 'p2', 'mac_address': kept, 'status': 'ACTIVE', 'network_id': 'n1'}],
+              {'n1': vlan_net(1001)})
+    assert env.rpc.plugin.update_device_list.call_args_list == [
+        mock.call(env.agent.context, [], [gone], env.agent.agent_id, 'novalink1')]
+    assert env.agent._devices == {kept}
+
+
+def test_heal_over_healthy_ports_asks_no_details_and_changes_no_status(env, host_with):
+    """ACTIVE ports on the host: their VLAN is ensured from the network, Neutron not asked."""
+    macs = ['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']
+    host_with(lambda parent: [cna('FA163E000001', 1001), cna('FA163E000002', 1005)]
+              if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': macs[0], 'status': 'ACTIVE', 'network_id': 'n1'},
+               {'id': 'p2', 'mac_address': macs[1], 'status': 'ACTIVE', 'network_id': 'n2'}],
+              {'n1': vlan_net(1001), 'n2': vlan_net(1005)})
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+    env.rpc.plugin.update_device_list.assert_not_called()
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
+                                       [1001, 1005])
+    assert env.agent.get_configurations()['devices'] == 2
+
+
+def test_heal_asks_details_only_of_ports_that_need_action(env, host_with):
+    healthy, building = 'fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {building: details(building, 1002)})
+    host_with(lambda parent: [cna('FA163E000001', 1001), cna('FA163E000002', 1002)]
+              if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': healthy, 'status': 'ACTIVE', 'network_id': 'n1'},
+               {'id': 'p2', 'mac_address': building, 'status': 'DOWN', 'network_id': 'n2'}],
+              {'n1': vlan_net(1001)})
+    assert env.rpc.plugin.get_devices_details_list.call_args[0][1] == [building]
+    assert env.rpc.plugin.update_device_list.call_args_list == [
+        mock.call(env.agent.context, [building], [], env.agent.agent_id, 'novalink1')]
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
+                                       [1001, 1002])
+
+
+def test_an_unplug_during_the_heal_scan_wins(env, host_with):
+    """The heal saw the adapter; the unplug came (and was provisioned) during its scan."""
+    mac = 'fa:16:3e:00:00:01'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron({mac: details(mac, 1001)})
+
+    def adapters(parent):
+        if parent.uuid != 'L1':
+            return []
+        env.agent.handle_vif_event(event('unplug', mac))
+        env.agent.provision(env.agent.queue.drain(0))
+        return [cna('FA163E000001', 1001)]
+
+    host_with(adapters, [{'id': 'p1', 'mac_address': mac, 'status': 'DOWN',
+                          'network_id': 'n1'}])
+    assert env.rpc.plugin.update_device_list.call_args_list == [
+        mock.call(env.agent.context, [], [mac], env.agent.agent_id, 'novalink1')]
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+
+
+def test_heal_leaves_ports_with_a_queued_request_to_it(env, host_with):
+    """A plug being provisioned when the heal looks: the heal does not ask (BUILD) it again."""
+    mac = 'fa:16:3e:00:00:01'
+    env.agent.queue.add(plug(mac))
+    host_with(lambda parent: [cna('FA163E000001', 1001)] if parent.uuid == 'L1' else [],
+              [{'id': 'p1', 'mac_address': mac, 'status': 'DOWN', 'network_id': 'n1'}])
+    env.rpc.plugin.get_devices_details_list.assert_not_called()
+    env.rpc.plugin.update_device_list.assert_not_called()

@@ -31,6 +31,7 @@ from networking_powervm.agent import events as pvm_events
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent.sriov import agent as sriov_agent
 from networking_powervm.common import constants as pvm_const
+from networking_powervm.common import vif_event
 from tests.unit.agent import pvmdata
 from tests.unit.agent.sriov import test_mappings
 
@@ -334,19 +335,50 @@ def partitions(host):
         yield SimpleNamespace(lpars=lpars, vnic_get=get)
 
 
-def test_heal_marks_known_vnics_up(agent, host, partitions):
-    # Neutron has direct ports bound here for the first vNIC and for a MAC on no partition.
+def test_heal_marks_vnics_up_and_ports_whose_vnic_is_gone_down(agent, host, partitions):
+    """Neutron binds here a port of the first vNIC (DOWN) and one with no vNIC (ACTIVE:
+    its unplug event was lost)."""
     host.plugin.get_ports_by_vnic_type_and_host.return_value = [
-        {'id': 'p1', 'mac_address': VNIC_MACS[0]},
-        {'id': 'p2', 'mac_address': 'fa:16:3e:99:99:99'}]
+        {'id': 'p1', 'mac_address': VNIC_MACS[0], 'status': 'DOWN'},
+        {'id': 'p2', 'mac_address': 'fa:16:3e:99:99:99', 'status': 'ACTIVE'}]
     agent.heal()
     for lpar in partitions.lpars:
         partitions.vnic_get.assert_any_call(host.adapter, parent_type=pvm_lpar.LPAR,
                                             parent_uuid=lpar.uuid)
     host.plugin.get_ports_by_vnic_type_and_host.assert_called_once_with(
         agent.context, 'direct', 'host1')
-    host.plugin.update_device_list.assert_called_once_with(
-        agent.context, [VNIC_MACS[0]], [], agent.agent_id, 'host1')
+    assert host.plugin.update_device_list.call_args_list == [
+        mock.call(agent.context, [VNIC_MACS[0]], [], agent.agent_id, 'host1'),
+        mock.call(agent.context, [], ['fa:16:3e:99:99:99'], agent.agent_id, 'host1')]
+
+
+def test_heal_leaves_ports_whose_status_is_right_alone(agent, host, partitions):
+    host.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'p1', 'mac_address': VNIC_MACS[0], 'status': 'ACTIVE'},
+        {'id': 'p2', 'mac_address': 'fa:16:3e:99:99:99', 'status': 'DOWN'}]
+    agent.heal()
+    host.plugin.update_device_list.assert_not_called()
+    host.plugin.get_devices_details_list.assert_not_called()
+
+
+def test_an_unplug_during_the_heal_scan_wins(agent, host, partitions):
+    """The heal saw the vNIC; its unplug came (and was provisioned) during the scan."""
+    host.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'p1', 'mac_address': VNIC_MACS[0], 'status': 'DOWN'}]
+    vnic_get = partitions.vnic_get.side_effect
+
+    def unplug_during_scan(*args, **kwargs):
+        vnics = vnic_get(*args, **kwargs)
+        if vnics and not agent.queue.pending:
+            agent.handle_vif_event(vif_event.VifEvent('unplug', VNIC_MACS[0], 'pvm_sriov',
+                                                      LPAR_HREF))
+            agent.provision(agent.queue.drain(0))
+        return vnics
+
+    partitions.vnic_get.side_effect = unplug_during_scan
+    agent.heal()
+    assert host.plugin.update_device_list.call_args_list == [
+        mock.call(agent.context, [], [VNIC_MACS[0]], agent.agent_id, 'host1')]
 
 
 def test_heal_refreshes_mappings(agent, host, partitions):
