@@ -12,21 +12,29 @@
 
 """Configuration options of the PowerVM agents and their start-up validation.
 
-``[AGENT]`` keeps the original networking-powervm option names; ``[powervm]``
+``[agent]`` keeps the original networking-powervm option names; ``[powervm]``
 says how to reach the PowerVM REST API (default: local file auth, as on a
 NovaLink partition).
+
+Neutron registers its agent options in the group ``AGENT`` (and so do we, to
+share them); oslo.config matches config-file sections case-insensitively, so
+files and the generated sample spell it ``[agent]``, which is also the only
+spelling ``oslo-config-validator`` accepts.
 """
 
 import itertools
 from decimal import Decimal
 from typing import Any
 
+from neutron.conf import common as neutron_common
+from neutron.conf import service as neutron_service
 from neutron.conf.agent import common as agent_common
 from oslo_config import cfg
 
 from networking_powervm.common import profile as pvm_profile
 
 AGENT_GROUP = 'AGENT'
+AGENT_GROUP_IN_FILES = 'agent'
 POWERVM_GROUP = 'powervm'
 
 agent_opts = [
@@ -82,17 +90,32 @@ powervm_opts = [
 ]
 
 
+# neutron's [DEFAULT] host: the agents report it and Neutron binds ports to it.
+host_opt = next(opt for opt in neutron_common.core_opts if opt.dest == 'host')
+
+
 def register_opts(conf: cfg.ConfigOpts = cfg.CONF) -> None:
     """Register every option the agents read (idempotent)."""
     conf.register_opts(agent_opts + sea_opts + sriov_opts, AGENT_GROUP)
     conf.register_opts(powervm_opts, POWERVM_GROUP)
     agent_common.register_agent_state_opts_helper(conf)
+    # rpc_response_max_timeout: neutron-lib's RPC client backs off up to it
+    # on timeouts, and fails with NoSuchOptError without it.
+    conf.register_opts(neutron_service.RPC_EXTRA_OPTS)
 
 
-def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """Options for oslo-config-generator (namespace ``networking_powervm``)."""
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Options for oslo-config-generator (namespace ``networking_powervm``).
+
+    Every option the agents register themselves, including neutron's that
+    they read (``host``, ``[agent]`` report_interval and log_agent_heartbeats,
+    ``rpc_response_max_timeout``); oslo.messaging and oslo.log have their own
+    namespaces (etc/oslo-config-generator/networking-powervm-agent.conf).
+    """
     return [
-        (AGENT_GROUP, list(itertools.chain(agent_opts, sea_opts, sriov_opts))),
+        (None, [host_opt, *neutron_service.RPC_EXTRA_OPTS]),
+        (AGENT_GROUP_IN_FILES, list(itertools.chain(
+            agent_opts, sea_opts, sriov_opts, agent_common.AGENT_STATE_OPTS))),
         (POWERVM_GROUP, list(powervm_opts)),
     ]
 

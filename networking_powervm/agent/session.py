@@ -71,14 +71,29 @@ class VerifiedSession(pvm_adpt.Session):
         return super().request(method, path, *args, **kwargs)
 
 
+def _cert_candidates(host: str, certpath: str) -> list[str]:
+    if not certpath:
+        return []
+    names = dict.fromkeys((host, re.sub('[:.]', '_', host)))  # ordered, no duplicate
+    return [os.path.join(certpath, name + '.crt') for name in names]
+
+
 def ca_bundle_for(host: str, certpath: str) -> str | bool:
     """The trusted certificate file for ``host`` under ``certpath``, else True (system CAs)."""
-    if certpath:
-        for name in (host, re.sub('[:.]', '_', host)):
-            candidate = os.path.join(certpath, name + '.crt')
-            if os.path.isfile(candidate):
-                return candidate
+    for candidate in _cert_candidates(host, certpath):
+        if os.path.isfile(candidate):
+            return candidate
     return True
+
+
+def trust_description(host: str, certpath: str) -> str:
+    """Which certificate an https session trusts, and where it was looked for."""
+    bundle = ca_bundle_for(host, certpath)
+    if isinstance(bundle, str):
+        return f"trusting the certificate {bundle} ([powervm] certpath)"
+    looked = ' or '.join(_cert_candidates(host, certpath)) or '(no [powervm] certpath)'
+    return (f"no trusted certificate at {looked}, so verifying against the system CA "
+            "bundle; put the server's certificate there to trust it")
 
 
 def session_kwargs(conf: cfg.ConfigOpts) -> dict:
@@ -112,6 +127,9 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
     """Log on, retrying connection errors every exception_interval seconds."""
     kwargs = session_kwargs(conf)
     where = describe(conf)
+    # Over https, every failure says which certificate is trusted, or where it was looked for.
+    trust = (f" ({trust_description(kwargs['host'], kwargs['certpath'])})"
+             if where.startswith('https:') else '')
     interval = conf.AGENT.exception_interval
     for attempt in range(1, tries + 1):
         try:
@@ -120,10 +138,11 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
         except pvm_exc.ConnectionError as exc:
             if attempt >= tries:
                 raise SessionError(f"Cannot connect to the PowerVM REST API at {where} "
-                                   f"after {tries} attempts: {logtext.error_text(exc)}") from None
+                                   f"after {tries} attempts: {logtext.error_text(exc)}{trust}"
+                                   ) from None
             LOG.warning("Cannot connect to the PowerVM REST API at %s (attempt %d of %d): "
-                        "%s; retrying in %d seconds", where, attempt, tries,
-                        logtext.error_text(exc), interval)
+                        "%s%s; retrying in %d seconds", where, attempt, tries,
+                        logtext.error_text(exc), trust, interval)
             sleep(interval)
         except pvm_exc.HttpError as exc:
             status = getattr(exc.response, 'status', None)
@@ -131,7 +150,7 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
                                f"(HTTP {status}); check [powervm] username/password") from None
         except pvm_exc.Error as exc:
             raise SessionError(f"Logon to the PowerVM REST API at {where} failed: "
-                               f"{logtext.error_text(exc)}") from None
+                               f"{logtext.error_text(exc)}{trust}") from None
         except ValueError as exc:
             raise SessionError(f"Invalid [powervm] configuration: {exc}") from None
     raise SessionError(f"Cannot connect to the PowerVM REST API at {where}")  # tries < 1

@@ -32,9 +32,11 @@ import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 from neutron.common import config as common_config  # noqa: E402
+from neutron_lib import rpc as n_rpc  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 from oslo_log import log as logging  # noqa: E402
 
+from networking_powervm import version  # noqa: E402
 from networking_powervm.agent import base  # noqa: E402
 from networking_powervm.agent import config as pvm_config  # noqa: E402
 from networking_powervm.agent import session as pvm_session  # noqa: E402
@@ -51,11 +53,12 @@ def run_agent(factory: Callable[[cfg.ConfigOpts], base.PVMAgentBase], binary: st
     pvm_config.register_opts(conf)
     common_config.register_common_config_options()
     try:
-        common_config.init(sys.argv[1:] if argv is None else argv)
+        parse_args(conf, sys.argv[1:] if argv is None else argv)
     except (cfg.Error, RuntimeError) as exc:
         print(f"{binary}: invalid configuration: {exc}", file=sys.stderr)
         return 1
     common_config.setup_logging()
+    LOG.info("%s version %s", binary, version.version_string())
     try:
         agent = factory(conf)
     except _STARTUP_ERRORS as exc:
@@ -74,6 +77,17 @@ def run_agent(factory: Callable[[cfg.ConfigOpts], base.PVMAgentBase], binary: st
         LOG.exception("%s failed", binary)
         return _exit(1)
     return _exit(0)
+
+
+def parse_args(conf: cfg.ConfigOpts, argv: list[str]) -> None:
+    """Parse the command line and config files as neutron's agents do.
+
+    Like ``neutron.common.config.init`` (project ``neutron``, so the default
+    config files are neutron's; then the RPC transport), but ``--version``
+    prints networking-powervm's version, not neutron's.
+    """
+    conf(args=argv, project='neutron', version=f'%(prog)s {version.version_string()}')
+    n_rpc.init(conf)
 
 
 def _startup_failed(binary: str, message: str) -> int:

@@ -15,20 +15,24 @@
 from __future__ import annotations
 
 import argparse
-import json
-import logging
+import importlib.metadata
 import os
 import pathlib
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
+from powervm_sim import commands, scenarios
+from powervm_sim import events as sim_events
 from powervm_sim import faults as sim_faults
+from powervm_sim import hosts as sim_hosts
 from powervm_sim import latency as sim_latency
+from powervm_sim import server as server_mod
+from powervm_sim import sessions as sim_sessions
 
 # Environment variable that may carry the password (not visible in the process list).
 PASSWORD_ENV = 'POWERVM_SIM_PASSWORD'
+DISTRIBUTION = 'powervm-sim'
+
 
 def _port(value: str) -> int:
     try:
@@ -91,36 +95,78 @@ def _fault_spec(value: str) -> dict:
         raise argparse.ArgumentTypeError(f'invalid fault {value!r}: {exc}') from None
 
 
+def version() -> str:
+    """This distribution's version (package metadata)."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return 'unknown (not installed)'
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     parser = argparse.ArgumentParser(prog='powervm-sim',
                                      description='PowerVM REST API simulator (NovaLink)')
+    parser.add_argument('--version', action='version', version=f'%(prog)s {version()}')
     sub = parser.add_subparsers(dest='command', required=True)
 
     serve = sub.add_parser('serve', help='run the simulator')
-    serve.add_argument('--host', default='127.0.0.1')
-    serve.add_argument('--port', type=_port, default=12080, help='0 picks a free port')
+    serve.add_argument('--host', default='127.0.0.1',
+                       help='address to listen on (default: %(default)s)')
+    serve.add_argument('--port', type=_port, default=12080,
+                       help='TCP port; 0 picks a free one (default: %(default)s)')
+    serve.add_argument('--hosts', type=positive_arg(int), default=1,
+                       help='serve this many hosts of the scenario, host n on port PORT+n-1, '
+                            'each its own ManagedSystem, state, events and sessions '
+                            f'(at most {sim_hosts.MAX_HOSTS}; default: %(default)s)')
     serve.add_argument('--scenario', default='single',
-                       help="built-in name (single, redundant, two-bridges, large) or a YAML file")
-    serve.add_argument('--state-dir', type=pathlib.Path, required=True)
-    serve.add_argument('--user', required=True)
+                       help=f'built-in name ({", ".join(scenarios.BUILTINS)}) or a YAML file')
+    serve.add_argument('--state-dir', type=pathlib.Path, required=True,
+                       help='directory of the host state (state.json), server.json, '
+                            'session token files and the TLS certificate')
+    serve.add_argument('--user', required=True,
+                       help='user ID for password logons and the admin API')
     serve.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
                        help=f'default: ${PASSWORD_ENV} (keeps it out of the process list)')
-    serve.add_argument('--latency', type=latency_arg, default='none')
-    serve.add_argument('--tls', action='store_true')
+    serve.add_argument('--latency', type=latency_arg, default='none',
+                       help=f'latency profile: {", ".join(sim_latency.PROFILES)} '
+                            '(default: %(default)s)')
+    serve.add_argument('--tls', action='store_true',
+                       help='serve https with a self-signed certificate kept in the state dir')
     serve.add_argument('--poll-timeout', type=positive_arg(float), default=10.0,
                        help='Event long-poll timeout in seconds')
-    serve.add_argument('--max-queue', type=positive_arg(int), default=1000,
+    serve.add_argument('--max-queue', type=positive_arg(int),
+                       default=sim_events.DEFAULT_MAX_QUEUE,
                        help='events per application queue before MISSING_EVENTS')
-    serve.add_argument('--session-idle-timeout', type=positive_arg(float), default=None)
+    serve.add_argument('--session-idle-timeout', type=positive_arg(float),
+                       default=sim_sessions.DEFAULT_IDLE_TIMEOUT,
+                       help='seconds an unused session lives (default: %(default)s)')
+    serve.add_argument('--max-sessions', type=positive_arg(int),
+                       default=sim_sessions.DEFAULT_MAX_SESSIONS,
+                       help='live sessions at most; a logon beyond evicts the least recently '
+                            'used one (default: %(default)s)')
+    serve.add_argument('--body-timeout', type=positive_arg(float),
+                       default=server_mod.DEFAULT_BODY_TIMEOUT,
+                       help='seconds a request body may take to arrive, else 408 '
+                            '(default: %(default)s)')
+    serve.add_argument('--max-event-apps', type=positive_arg(int),
+                       default=sim_events.DEFAULT_MAX_APPS,
+                       help='Event API application queues at most; a new application beyond '
+                            'evicts the least recently polled one (default: %(default)s)')
+    serve.add_argument('--event-app-idle', type=positive_arg(float),
+                       default=sim_events.DEFAULT_APP_IDLE,
+                       help='seconds without a poll after which an application\'s event queue '
+                            'is dropped (default: %(default)s)')
     serve.add_argument('--fault', type=_fault_spec, action='append', default=[],
                        help=f'arm a fault at start: {FAULT_SPEC}, e.g. '
                             '412:3,resource=NetworkBridge')
     serve.add_argument('--log-level', default='INFO',
-                       choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'])
+                       choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'],
+                       help='log level (default: %(default)s)')
 
     insp = sub.add_parser('inspect', help='print the state as tables')
-    insp.add_argument('--state-dir', type=pathlib.Path)
+    insp.add_argument('--state-dir', type=pathlib.Path,
+                      help='read the state saved in this directory (no server needed)')
     insp.add_argument('--scenario', default='single',
                       help='scenario used when the state dir has no saved state yet')
     _remote_args(insp, required=False)
@@ -131,128 +177,48 @@ def build_parser() -> argparse.ArgumentParser:
     asub = adm.add_subparsers(dest='action', required=True)
     f = asub.add_parser('fault', help='arm (or --clear) a fault')
     f.add_argument('kind', nargs='?', help=', '.join(sim_faults.KINDS) + ' or 412/503/busy')
-    f.add_argument('--count', type=positive_arg(int))
-    f.add_argument('--fraction', type=float)
-    f.add_argument('--seconds', type=positive_arg(float))
-    f.add_argument('--scope', choices=sim_faults.SCOPES)
+    f.add_argument('--count', type=positive_arg(int),
+                   help='fault the next COUNT matching requests (default: 1)')
+    f.add_argument('--fraction', type=float,
+                   help='fault this fraction (0-1] of matching requests for --seconds')
+    f.add_argument('--seconds', type=positive_arg(float),
+                   help='how long a --fraction fault lasts')
+    f.add_argument('--scope', choices=sim_faults.SCOPES,
+                   help='only writes, only reads, or all requests (default: all; writes '
+                        'for 412)')
     f.add_argument('--resource', help='only this resource type, e.g. NetworkBridge')
-    f.add_argument('--clear', action='store_true')
-    lat = asub.add_parser('latency')
-    lat.add_argument('profile', type=latency_arg)
-    lat.add_argument('--scale', type=float)
+    f.add_argument('--clear', action='store_true', help='clear every armed fault')
+    lat = asub.add_parser('latency', help='set the latency profile')
+    lat.add_argument('profile', type=latency_arg,
+                     help=', '.join(sim_latency.PROFILES))
+    lat.add_argument('--scale', type=float, help='multiply every delay by SCALE')
     rel = asub.add_parser('relabel', help='relabel an SR-IOV physical port')
-    rel.add_argument('location_code')
-    rel.add_argument('label')
-    ovf = asub.add_parser('overflow-events')
-    ovf.add_argument('--max-queue', type=positive_arg(int))
-    for name in ('expire-sessions', 'cache-cleared', 'restart', 'stats', 'state', 'save'):
-        asub.add_parser(name)
+    rel.add_argument('location_code', help='the physical port, e.g. U78C7.001.RCH0004-P1-C8-T1')
+    rel.add_argument('label', help='the new label (physical network name)')
+    ovf = asub.add_parser('overflow-events',
+                          help='overflow every event queue now (MISSING_EVENTS), or set '
+                               '--max-queue')
+    ovf.add_argument('--max-queue', type=positive_arg(int),
+                     help='set the events per queue before MISSING_EVENTS instead')
+    for name, text in (('expire-sessions', 'invalidate every session'),
+                       ('hosts', 'the URLs of every host the simulator serves'),
+                       ('cache-cleared', 'send CACHE_CLEARED to every event queue'),
+                       ('restart', 'in-process restart: sessions and event queues dropped'),
+                       ('stats', 'request counts, sessions, event queues, faults'),
+                       ('state', 'the host state as JSON'),
+                       ('save', 'persist the state now')):
+        asub.add_parser(name, help=text)
     return parser
 
 
 def _remote_args(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument('--url', required=required, help='e.g. http://127.0.0.1:12080')
-    parser.add_argument('--user', required=required)
+    parser.add_argument('--user', required=required, help='the serve --user')
     parser.add_argument('--password', default=os.environ.get(PASSWORD_ENV),
                         help=f'default: ${PASSWORD_ENV}')
     parser.add_argument('--cacert', help='CA/cert file to verify an https simulator')
-
-
-def _serve(args: argparse.Namespace) -> int:
-    from powervm_sim.server import build_server
-
-    logging.basicConfig(level=args.log_level,
-                        format='%(asctime)s %(levelname)s %(name)s %(message)s')
-    server = build_server(args.scenario, args.state_dir, user=args.user, password=args.password,
-                          bind=args.host, port=args.port, tls=args.tls, latency=args.latency,
-                          poll_timeout=args.poll_timeout, max_queue=args.max_queue,
-                          idle_timeout=args.session_idle_timeout)
-    for spec in args.fault:
-        server.faults.arm(**spec)
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.httpd.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server.write_server_json()
-    print(f'powervm-sim listening on {server.url}', flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.events.close()
-        server.httpd.server_close()
-        server.save()
-        print('powervm-sim stopped; state saved', flush=True)
-    return 0
-
-
-def _admin(args: argparse.Namespace) -> int:
-    from powervm_sim.client import AdminError, admin_call
-
-    verify = args.cacert or False
-    action, body, method = args.action, {}, 'POST'
-    if action == 'fault':
-        if args.clear:
-            method = 'DELETE'
-        else:
-            if not args.kind:
-                print('powervm-sim admin fault: give a KIND or --clear', file=sys.stderr)
-                return 2
-            body = {k: v for k, v in {'kind': args.kind, 'count': args.count,
-                                      'fraction': args.fraction, 'seconds': args.seconds,
-                                      'scope': args.scope, 'resource': args.resource,
-                                      }.items() if v is not None}
-    elif action == 'latency':
-        body = {'profile': args.profile, **({'scale': args.scale} if args.scale else {})}
-    elif action == 'relabel':
-        body = {'location_code': args.location_code, 'label': args.label}
-    elif action == 'overflow-events' and args.max_queue:
-        body = {'max_queue': args.max_queue}
-    elif action in ('stats', 'state'):
-        method = 'GET'
-    try:
-        result = admin_call(args.url, args.user, args.password, method, action, verify=verify,
-                            **body)
-    except AdminError as exc:
-        print(f'powervm-sim admin: {exc}', file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f'powervm-sim admin: cannot reach {args.url}: {exc}', file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=2, default=str))
-    return 0
-
-
-def _inspect(args: argparse.Namespace) -> int:
-    from powervm_sim import inspect as sim_inspect
-
-    if args.url:
-        from powervm_sim.client import AdminError, admin_call
-        if not (args.user and args.password):
-            print('powervm-sim inspect: --url needs --user and --password', file=sys.stderr)
-            return 2
-        try:
-            snap = admin_call(args.url, args.user, args.password, 'GET', 'state',
-                              verify=args.cacert or False)
-        except (AdminError, OSError) as exc:
-            print(f'powervm-sim inspect: {exc}', file=sys.stderr)
-            return 1
-    elif args.state_dir:
-        from powervm_sim.resources import SimHost
-        if not args.state_dir.is_dir():
-            print(f'powervm-sim inspect: no such state dir {str(args.state_dir)!r}',
-                  file=sys.stderr)
-            return 2
-        snap = SimHost.load(args.scenario, args.state_dir).snapshot()
-    else:
-        print('powervm-sim inspect: give --state-dir DIR or --url URL', file=sys.stderr)
-        return 2
-    print(json.dumps(snap, indent=2, default=str) if args.json else sim_inspect.render(snap))
-    return 0
+    parser.add_argument('--all-hosts', action='store_true',
+                        help='every host the simulator at --url serves (serve --hosts N)')
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,10 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f'{args.command}: --password (or ${PASSWORD_ENV}) is required')
     try:
         if args.command == 'serve':
-            return _serve(args)
+            return commands.serve(args)
         if args.command == 'admin':
-            return _admin(args)
-        return _inspect(args)
+            return commands.admin(args)
+        return commands.inspect(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f'powervm-sim {args.command}: {exc}', file=sys.stderr)
         return 2

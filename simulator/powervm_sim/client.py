@@ -38,6 +38,8 @@ from typing import Any
 
 import requests
 
+from powervm_sim.server import build_server
+
 DEFAULT_USER = 'admin'
 DEFAULT_PASSWORD = 'sim-password'
 
@@ -119,8 +121,6 @@ def start_in_thread(scenario: str, state_dir: pathlib.Path, user: str = DEFAULT_
 
     ``kwargs`` go to SimServer (tls, latency, poll_timeout, max_queue, idle_timeout, ...).
     """
-    from powervm_sim.server import build_server
-
     kwargs.setdefault('port', 0)
     server = build_server(scenario, pathlib.Path(state_dir), user=user, password=password,
                           **kwargs)
@@ -138,6 +138,8 @@ class SubprocessSim(_Handle):
 
     argv: list[str] = field(default_factory=list)
     proc: subprocess.Popen | None = field(default=None, repr=False)
+    # Every host's URL (serve --hosts N); ``url`` is the first's.
+    urls: list[str] = field(default_factory=list)
 
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM (clean shutdown, state saved); returns the exit code."""
@@ -162,7 +164,7 @@ class SubprocessSim(_Handle):
         argv = list(self.argv)
         argv[argv.index('--port') + 1] = str(self.port)
         started = _spawn(argv, self.state_dir, timeout, self.password)
-        self.proc, self.url = started.proc, started.url
+        self.proc, self.url, self.urls = started.proc, started.url, started.urls
 
 
 def _spawn(argv: list[str], state_dir: pathlib.Path, timeout: float,
@@ -182,9 +184,11 @@ def _spawn(argv: list[str], state_dir: pathlib.Path, timeout: float,
         try:
             info = json.loads(info_path.read_text())
             if info.get('pid') == proc.pid:
+                urls = [h['url'] for h in info.get('hosts', [])] or [info['url']]
                 return SubprocessSim(url=info['url'], user='', password=password,
                                      state_dir=state_dir, cert=info.get('cert'),
-                                     certpath=info.get('certpath'), argv=argv, proc=proc)
+                                     certpath=info.get('certpath'), argv=argv, proc=proc,
+                                     urls=urls)
         except (OSError, ValueError):
             pass
         time.sleep(0.05)

@@ -26,19 +26,27 @@ import collections
 import threading
 import time
 import uuid
-import zlib
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from powervm_sim import xmlsafe
+from powervm_sim import atom, xmlsafe
+from powervm_sim.errors import http_error
+from powervm_sim.rest import RestResponse
 
-UOM_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/'
+EVENT_PATH = '/rest/api/uom/Event'
+# The event types of object changes (EventType values).
+ADD, MODIFY, DELETE = 'ADD_URI', 'MODIFY_URI', 'DELETE_URI'
 EVENT_TYPES = frozenset({
     'INVALID_URI', 'CACHE_CLEARED', 'MISSING_EVENTS', 'ADD_URI', 'MODIFY_URI',
     'DELETE_URI', 'NEW_CLIENT', 'HIDDEN_URI', 'VISIBLE_URI', 'CUSTOM_CLIENT_EVENT'})
 DEFAULT_MAX_QUEUE = 1000
+# Application queues at most; a new application beyond evicts the least recently polled.
+DEFAULT_MAX_APPS = 200
+# An application that has not polled for this long (seconds) loses its queue; if it
+# comes back it is a new client again (NEW_CLIENT), and resyncs.
+DEFAULT_APP_IDLE = 900.0
 
 
 @dataclass(frozen=True)
@@ -55,12 +63,20 @@ class EventHub:
     """All application queues; thread-safe."""
 
     def __init__(self, poll_timeout: float = 10.0, max_queue: int = DEFAULT_MAX_QUEUE,
-                 base_url: str = '') -> None:
+                 base_url: str = '', max_apps: int = DEFAULT_MAX_APPS,
+                 app_idle: float | None = DEFAULT_APP_IDLE) -> None:
+        if max_apps < 1:
+            raise ValueError(f'max_apps must be at least 1, got {max_apps!r}')
         self.poll_timeout = poll_timeout
         self.max_queue = max_queue
+        self.max_apps = max_apps
+        self.app_idle = app_idle
         self.base_url = base_url
         self._cond = threading.Condition()
         self._queues: dict[str, collections.deque[Event]] = {}
+        self._seen: dict[str, float] = {}  # application -> when it last polled
+        self._polling: collections.Counter[str] = collections.Counter()
+        self.dropped_apps = 0
         self._next_id = int(time.time() * 1000)
         self._closed = False
         self.published = 0
@@ -78,6 +94,7 @@ class EventHub:
         if etype not in EVENT_TYPES:
             raise ValueError(f'Unknown EventType {etype!r}')
         with self._cond:
+            self._sweep(time.monotonic())
             data = self._absolute(data or '') if absolute else (data or '')
             evt = self._event(etype, data, detail or '')
             for queue in self._queues.values():
@@ -95,6 +112,7 @@ class EventHub:
 
     def _broadcast_special(self, etype: str) -> int:
         with self._cond:
+            self._sweep(time.monotonic())
             for queue in self._queues.values():
                 queue.clear()
                 queue.append(self._event(etype))
@@ -113,7 +131,30 @@ class EventHub:
         """Forget every application (server restart)."""
         with self._cond:
             self._queues.clear()
+            self._seen.clear()
             self._cond.notify_all()
+
+    def _sweep(self, now: float) -> None:
+        """Drop the queues of applications idle past ``app_idle`` (lock held)."""
+        if self.app_idle is None:
+            return
+        for appid, seen in list(self._seen.items()):
+            if now - seen > self.app_idle and not self._polling[appid]:
+                self._drop(appid)
+
+    def _drop(self, appid: str) -> None:
+        self._queues.pop(appid, None)
+        self._seen.pop(appid, None)
+        self.dropped_apps += 1
+
+    def _new_client(self, appid: str, now: float) -> collections.deque[Event]:
+        """A queue for a new application, making room under ``max_apps`` (lock held)."""
+        self._sweep(now)
+        while len(self._queues) >= self.max_apps:
+            idle = [a for a in self._queues if not self._polling[a]] or list(self._queues)
+            self._drop(min(idle, key=lambda a: self._seen.get(a, 0.0)))
+        queue = self._queues[appid] = collections.deque([self._event('NEW_CLIENT')])
+        return queue
 
     def close(self) -> None:
         """Wake every waiting poll (shutdown)."""
@@ -126,27 +167,37 @@ class EventHub:
         timeout = self.poll_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         with self._cond:
-            if appid not in self._queues:
-                self._queues[appid] = collections.deque([self._event('NEW_CLIENT')])
-            while True:
-                queue = self._queues.get(appid)
-                if queue is None:  # reset while waiting: a new client again
-                    queue = self._queues[appid] = collections.deque([self._event('NEW_CLIENT')])
-                if queue:
-                    events = list(queue)
-                    queue.clear()
-                    return events
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._closed:
-                    return []
-                self._cond.wait(remaining)
+            self._polling[appid] += 1
+            try:
+                while True:
+                    now = time.monotonic()
+                    self._seen[appid] = now
+                    queue = self._queues.get(appid)
+                    if queue is None:  # new, reset or evicted: a new client (again)
+                        queue = self._new_client(appid, now)
+                    if queue:
+                        events = list(queue)
+                        queue.clear()
+                        return events
+                    remaining = deadline - now
+                    if remaining <= 0 or self._closed:
+                        return []
+                    self._cond.wait(remaining)
+            finally:
+                self._polling[appid] -= 1
+                if not self._polling[appid]:
+                    del self._polling[appid]
+                if appid in self._queues:
+                    self._seen[appid] = time.monotonic()
 
     def stats(self) -> dict:
         """Queue lengths by application."""
         with self._cond:
+            self._sweep(time.monotonic())
             return {'queues': {k: len(v) for k, v in self._queues.items()},
                     'published': self.published, 'max_queue': self.max_queue,
-                    'poll_timeout': self.poll_timeout}
+                    'poll_timeout': self.poll_timeout, 'max_apps': self.max_apps,
+                    'app_idle': self.app_idle, 'dropped_apps': self.dropped_apps}
 
 
 def parse_custom_event(body: bytes) -> tuple[str, str]:
@@ -172,59 +223,65 @@ def parse_custom_event(body: bytes) -> tuple[str, str]:
     return values.get('EventData', ''), values.get('EventDetail', '')
 
 
-def _published() -> str:
-    now = time.time()
-    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now)) + f'.{int(now * 1000) % 1000:03d}Z'
-
-
 def entry_xml(evt: Event, base_url: str, standalone: bool = False) -> str:
     """One Event as an Atom entry (shape of event_feed.txt)."""
     atom_id = str(uuid.uuid5(uuid.NAMESPACE_URL, 'event-' + evt.eid))
-    ns = ' xmlns="http://www.w3.org/2005/Atom"' if standalone else ''
 
     def field(name: str, value: str) -> str:
         if not value:
-            return f'    <{name} kxe="false" kb="ROR"/>\n'
-        return f'    <{name} kxe="false" kb="ROR">{escape(value)}</{name}>\n'
+            return f'<{name} kxe="false" kb="ROR"/>'
+        return f'<{name} kxe="false" kb="ROR">{escape(value)}</{name}>'
 
-    return (
-        f'<entry{ns}>\n'
-        f'    <id>{atom_id}</id>\n    <title>Event</title>\n'
-        f'    <published>{_published()}</published>\n'
-        f'    <link rel="SELF" href="{base_url}/rest/api/uom/Event/{atom_id}"/>\n'
-        '    <author>\n        <name>IBM Power Systems Management Console</name>\n'
-        '    </author>\n'
-        f'    <etag:etag xmlns:etag="{UOM_NS}" xmlns="{UOM_NS}">{evt.eid}</etag:etag>\n'
-        '    <content type="application/vnd.ibm.powervm.uom+xml; type=Event">\n'
-        f'<Event:Event xmlns:Event="{UOM_NS}" xmlns="{UOM_NS}" '
-        'xmlns:ns2="http://www.w3.org/XML/1998/namespace/k2" schemaVersion="V1_3_0">\n'
-        '    <Metadata>\n        <Atom>\n'
-        f'            <AtomID>{atom_id}</AtomID>\n'
-        '            <AtomCreated>0</AtomCreated>\n        </Atom>\n    </Metadata>\n'
-        + field('EventType', evt.etype) + field('EventID', evt.eid)
-        + field('EventData', evt.data) + field('EventDetail', evt.detail)
-        + '</Event:Event>\n    </content>\n</entry>\n')
+    content = (f'<Event:Event xmlns:Event="{atom.UOM_NS}" xmlns="{atom.UOM_NS}" '
+               'xmlns:ns2="http://www.w3.org/XML/1998/namespace/k2" schemaVersion="V1_3_0">'
+               f'<Metadata><Atom><AtomID>{atom_id}</AtomID><AtomCreated>0</AtomCreated>'
+               '</Atom></Metadata>'
+               + field('EventType', evt.etype) + field('EventID', evt.eid)
+               + field('EventData', evt.data) + field('EventDetail', evt.detail)
+               + '</Event:Event>')
+    return atom.entry('Event', atom_id, content, self_href=f'{base_url}{EVENT_PATH}/{atom_id}',
+                      etag=evt.eid, standalone=standalone)
 
 
 def feed_xml(events: list[Event], base_url: str) -> bytes:
     """The Event feed for one poll."""
-    body = (
-        '<feed xmlns="http://www.w3.org/2005/Atom" '
-        'xmlns:ns2="http://a9.com/-/spec/opensearch/1.1/" '
-        'xmlns:ns3="http://www.w3.org/1999/xhtml">\n'
-        f'    <id>{uuid.uuid4()}</id>\n    <updated>{_published()}</updated>\n'
-        f'    <link rel="SELF" href="{base_url}/rest/api/uom/Event"/>\n'
-        '    <generator>IBM Power Systems Management Console</generator>\n'
-        + ''.join(entry_xml(e, base_url) for e in events) + '</feed>\n')
+    body = atom.feed(str(uuid.uuid4()), base_url + EVENT_PATH,
+                     [entry_xml(e, base_url) for e in events])
     return body.encode('utf-8')
 
 
 def feed_etag(events: list[Event]) -> str:
     """The ETag of one poll's feed (signed 32-bit decimal, like the API's)."""
-    crc = zlib.crc32(','.join(e.eid for e in events).encode())
-    return str(crc - (1 << 32) if crc >= 1 << 31 else crc)
+    return atom.signed_crc(','.join(e.eid for e in events))
 
 
 def custom_event(hub: EventHub, data: str, detail: str) -> Event:
     """Publish a CUSTOM_CLIENT_EVENT and return it (for the PUT reply)."""
     return hub.publish('CUSTOM_CLIENT_EVENT', data, detail, absolute=False)
+
+
+def handle(hub: EventHub, method: str, path: str, query: dict[str, list[str]],
+           body: bytes, base_url: str) -> RestResponse:
+    """``/rest/api/uom/Event``: GET polls an application's queue, PUT posts a custom event."""
+    if method == 'PUT':
+        try:
+            data, detail = parse_custom_event(body)
+        except ValueError as exc:
+            return http_error(400, path, str(exc))
+        evt = custom_event(hub, data, detail)
+        return RestResponse(200, {'content-type': atom.CONTENT_TYPE},
+                            entry_xml(evt, base_url, standalone=True).encode())
+    if method != 'GET':
+        return http_error(405, path, f'Method {method} not allowed on Event; use GET/PUT')
+    qmethod = query.get('QUEUE_CLIENTKEY_METHOD', ['USE_APPLICATIONID'])[0]
+    if qmethod != 'USE_APPLICATIONID':
+        return http_error(400, path, f'Unsupported QUEUE_CLIENTKEY_METHOD {qmethod!r}')
+    appid = query.get('QUEUE_APPLICATIONID', [''])[0]
+    if not appid:
+        return http_error(400, path, 'QUEUE_APPLICATIONID query parameter is required')
+    evts = hub.poll(appid)
+    if not evts:
+        return RestResponse(204, {}, b'')
+    # Like every feed (see event_feed.txt), the Event feed carries an ETag.
+    return RestResponse(200, {'content-type': atom.CONTENT_TYPE, 'etag': feed_etag(evts)},
+                        feed_xml(evts, base_url))

@@ -10,32 +10,22 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Host state of the simulated PowerVM system (dataclasses) and its persistence.
+"""The state of a simulated PowerVM host: plain dataclasses and the look-ups on them.
 
-Contract with colleagues (sriov.py, server.py):
-
-* ``SimHost.lock`` (an ``RLock``) guards ``SimHost.state`` (a ``HostState``).
-* ``HostState.vioses`` / ``HostState.partitions``: ``Partition`` objects with
-  ``uuid`` (upper case, PowerVM style), ``id`` (short partition id), ``name``.
-* ``HostState.sriov_adapters`` / ``HostState.vnics``: opaque lists owned by
-  ``sriov.py``; persisted through ``sriov.state_to_dict``/``state_from_dict``.
-* ``SimHost.save()`` persists, ``SimHost.emit(uri, event_type, detail)`` queues
-  an event, ``SimHost.sys_uuid`` is the ManagedSystem UUID.
+``HostState`` is everything one host knows (ManagedSystem, virtual switches,
+VIOSes, client partitions, network bridges, SR-IOV adapters and vNICs) plus
+the etag versions; it knows nothing of REST or XML.  ``SimHost``
+(resources.py) guards it with its lock; persistence.py stores it; the
+platform rules of a network bridge live in network/rules.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import pathlib
-import tempfile
 import uuid as uuidlib
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from powervm_sim import platform as const
+from powervm_sim.atom import signed_crc
 
 # Namespace of the deterministic UUIDs the simulator derives from names.
 SIM_NS = uuidlib.UUID('6c1b9d4a-afc1-3cef-ae54-1977d908fda4')
@@ -44,27 +34,6 @@ LPAR_TYPE_AIX = 'AIX/Linux'
 LPAR_TYPE_IBMI = 'OS400'
 LPAR_TYPE_VIOS = 'Virtual IO Server'
 PARTITION_TYPES = (LPAR_TYPE_AIX, LPAR_TYPE_IBMI)
-
-
-@dataclass
-class RestRequest:
-    """One REST request as the HTTP server hands it to ``SimHost.handle``."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b''
-    base_url: str = 'http://127.0.0.1:12080'
-
-
-@dataclass
-class RestResponse:
-    """The answer: status, headers (lower-case keys) and body bytes."""
-
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b''
 
 
 def sim_uuid(*parts: object, partition: bool = False) -> str:
@@ -155,8 +124,11 @@ class Bridge:
 class CNA:
     """A client network adapter (virtual ethernet) of a partition or VIOS.
 
-    On a VIOS, a CNA with ``trunk_pri`` set is a trunk adapter that no SEA uses
-    (an "orphan" for pypowervm).
+    A CNA with ``trunk_pri`` set is a trunk adapter: on a VIOS one that no SEA
+    uses (an "orphan" for pypowervm), on a client partition e.g. a NovaLink
+    partition's adapter in OVS mode (fake_cna.txt).  ``sea`` names the SEA of a
+    VIOS adapter list's entry that shows one of that SEA's trunk adapters
+    (``HostState.adapters``); stored CNAs have none.
     """
 
     uuid: str
@@ -168,6 +140,7 @@ class CNA:
     enabled: bool = True
     trunk_pri: int | None = None
     dev_name: str = ''
+    sea: str = ''
 
 
 @dataclass
@@ -194,8 +167,9 @@ class HostState:
     vioses: list[Partition] = field(default_factory=list)
     partitions: list[Partition] = field(default_factory=list)
     bridges: list[Bridge] = field(default_factory=list)
-    sriov_adapters: list = field(default_factory=list)
-    vnics: list = field(default_factory=list)
+    # SR-IOV adapters and vNICs: sriov/state.py's SriovAdapter and Vnic objects.
+    sriov_adapters: list[Any] = field(default_factory=list)
+    vnics: list[Any] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
     next_mac: int = 1
 
@@ -206,9 +180,6 @@ class HostState:
     def partition(self, uuid: str) -> Partition | None:
         up = uuid.upper()
         return next((p for p in self.partitions if p.uuid == up), None)
-
-    def any_partition(self, uuid: str) -> Partition | None:
-        return self.partition(uuid) or self.vios(uuid)
 
     def bridge(self, uuid: str) -> Bridge | None:
         return next((b for b in self.bridges if b.uuid.lower() == uuid.lower()), None)
@@ -222,10 +193,30 @@ class HostState:
     def seas_of(self, vios_uuid: str) -> list[SEA]:
         return [s for b in self.bridges for s in b.seas if s.vios_uuid == vios_uuid]
 
+    def adapters(self, part: Partition) -> list[CNA]:
+        """The adapters a partition's ClientNetworkAdapter feed lists: its own and, on a
+        VIOS, its SEAs' trunk adapters, by slot (as NovaLink lists them, cna_feed.txt)."""
+        seas = self.seas_of(part.uuid)
+        if not seas:
+            return list(part.cnas)
+        trunks = [CNA(uuid=sim_uuid(part.uuid, 'trunk', t.slot), slot=t.slot, mac=t.mac,
+                      pvid=t.pvid, vlans=list(t.vlans), vswitch_id=t.vswitch_id,
+                      trunk_pri=t.trunk_pri, dev_name=t.dev_name, sea=sea.dev_name)
+                  for sea in seas for t in sea.trunks]
+        return sorted(part.cnas + trunks, key=lambda c: c.slot)
+
+    def adapter_etag(self, part: Partition, cna: CNA) -> str:
+        """Etag of an adapter list entry; an SEA's trunk adapter changes with its bridge."""
+        if not cna.sea:
+            return self.etag(cna.uuid)
+        bridge = next(b for b in self.bridges for s in b.seas
+                      if s.vios_uuid == part.uuid and s.dev_name == cna.sea)
+        return signed_crc(f'{cna.uuid}:{self.etag(bridge.uuid)}')
+
     def all_macs(self) -> set[str]:
         macs = {c.mac for p in self.vioses + self.partitions for c in p.cnas}
         macs.update(t.mac for b in self.bridges for s in b.seas for t in s.trunks)
-        macs.update(sriov_module().vnic_macs(self.vnics))
+        macs.update(v.mac for v in self.vnics)
         return macs
 
     # ---- allocation -----------------------------------------------------
@@ -242,7 +233,7 @@ class HostState:
         slots = {c.slot for c in part.cnas}
         for sea in self.seas_of(part.uuid):
             slots.update(t.slot for t in sea.trunks)
-        slots.update(sriov_module().vnic_slots(self.vnics, part.uuid))
+        slots.update(v.slot for v in self.vnics if v.lpar_uuid.upper() == part.uuid)
         return slots
 
     def next_slot(self, part: Partition, high: bool = True) -> int:
@@ -276,146 +267,4 @@ class HostState:
     def etag(self, uuid: str) -> str:
         """Current etag of an object (signed 32-bit decimal, like the API's)."""
         v = self.versions.get(uuid.lower(), 0)
-        crc = zlib.crc32(f'{uuid.lower()}:{v}'.encode())
-        return str(crc - (1 << 32) if crc >= 1 << 31 else crc)
-
-    # ---- persistence ----------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        d = {
-            'system': dataclasses.asdict(self.system),
-            'vswitches': [dataclasses.asdict(v) for v in self.vswitches],
-            'vioses': [dataclasses.asdict(v) for v in self.vioses],
-            'partitions': [dataclasses.asdict(p) for p in self.partitions],
-            'bridges': [dataclasses.asdict(b) for b in self.bridges],
-            'versions': dict(self.versions),
-            'next_mac': self.next_mac,
-        }
-        d['sriov'] = _sriov_to_dict(self.sriov_adapters, self.vnics)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HostState:
-        def part(p: dict) -> Partition:
-            p = dict(p)
-            p['cnas'] = [CNA(**c) for c in p.get('cnas', [])]
-            return Partition(**p)
-
-        def bridge(b: dict) -> Bridge:
-            b = dict(b)
-            seas = []
-            for s in b['seas']:
-                s = dict(s)
-                s['trunks'] = [Trunk(**t) for t in s['trunks']]
-                seas.append(SEA(**s))
-            b['seas'] = seas
-            return Bridge(**b)
-
-        state = cls(
-            system=System(**d['system']),
-            vswitches=[VSwitch(**v) for v in d['vswitches']],
-            vioses=[part(v) for v in d['vioses']],
-            partitions=[part(p) for p in d['partitions']],
-            bridges=[bridge(b) for b in d['bridges']],
-            versions=dict(d.get('versions', {})),
-            next_mac=int(d.get('next_mac', 1)),
-        )
-        state.sriov_adapters, state.vnics = _sriov_from_dict(d.get('sriov'))
-        return state
-
-    def save(self, path: pathlib.Path) -> None:
-        """Write ``path`` atomically (temporary file + rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.state-', dir=str(path.parent))
-        try:
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                json.dump(self.to_dict(), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
-    @classmethod
-    def load(cls, path: pathlib.Path) -> HostState:
-        try:
-            with open(path, encoding='utf-8') as f:
-                return cls.from_dict(json.load(f))
-        except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(f'corrupt simulator state file {path}: {e}') from e
-
-
-def sriov_module() -> Any:
-    """The :mod:`powervm_sim.sriov` package.
-
-    Imported on use because that package imports this module.
-    """
-    from powervm_sim import sriov
-    return sriov
-
-
-def _sriov_to_dict(adapters: list, vnics: list) -> Any:
-    return sriov_module().state_to_dict(adapters, vnics)
-
-
-def _sriov_from_dict(d: Any) -> tuple[list, list]:
-    if d is None:
-        return [], []
-    adapters, vnics = sriov_module().state_from_dict(d)
-    return list(adapters), list(vnics)
-
-
-# ---- platform rules -----------------------------------------------------------
-def bridge_vlans(bridge: Bridge) -> list[int]:
-    """Every VLAN a bridge's first SEA carries (PVIDs, arbitrary PVIDs, tagged)."""
-    out: list[int] = []
-    for t in bridge.seas[0].trunks:
-        out.append(t.pvid)
-        out.extend(t.vlans)
-    return out
-
-
-def check_bridge(bridge: Bridge, others: list[Bridge]) -> str | None:
-    """The platform rules for a NetworkBridge; an error message or None."""
-    vs = bridge.vswitch_id
-    for sea in bridge.seas:
-        if not sea.trunks:
-            return f'SEA {sea.dev_name} has no trunk adapter'
-        if len(sea.trunks) > const.MAX_TRUNKS_PER_SEA:
-            return (f'SEA {sea.dev_name} would have {len(sea.trunks)} trunk adapters; '
-                    f'at most {const.MAX_TRUNKS_PER_SEA} are allowed')
-        if sea.trunks[0].pvid != sea.pvid:
-            return (f'the primary load group PVID {sea.pvid} of SEA {sea.dev_name} '
-                    f'cannot be removed or modified (got {sea.trunks[0].pvid})')
-        seen: set[int] = set()
-        for t in sea.trunks:
-            for v in [t.pvid] + t.vlans:
-                if not const.MIN_VLAN <= v <= const.MAX_VLAN:
-                    return (f'VLAN {v} on trunk adapter {t.dev_name or t.slot} is not in '
-                            f'{const.MIN_VLAN}-{const.MAX_VLAN}')
-                if v in seen:
-                    return f'VLAN {v} is on SEA {sea.dev_name} more than once'
-                seen.add(v)
-            if len(t.vlans) > const.MAX_VLANS_PER_TRUNK:
-                return (f'trunk adapter {t.dev_name or t.slot} of SEA {sea.dev_name} '
-                        f'would carry {len(t.vlans)} VLANs; at most '
-                        f'{const.MAX_VLANS_PER_TRUNK} are allowed')
-            if t.vswitch_id != vs:
-                return (f'trunk adapter {t.dev_name or t.slot} is on virtual switch '
-                        f'{t.vswitch_id}, the bridge is on {vs}')
-    if len(bridge.seas) > 1:
-        def shape(sea: SEA) -> list[tuple[int, tuple[int, ...]]]:
-            return sorted((t.pvid, tuple(sorted(t.vlans))) for t in sea.trunks)
-        if shape(bridge.seas[0]) != shape(bridge.seas[1]):
-            return (f'the SEAs {bridge.seas[0].dev_name} and {bridge.seas[1].dev_name} of '
-                    f'the failover pair must carry the same trunk adapters and VLANs')
-    mine = set(bridge_vlans(bridge))
-    for other in others:
-        if other.uuid == bridge.uuid or other.vswitch_id != vs:
-            continue
-        clash = sorted(mine & set(bridge_vlans(other)))
-        if clash:
-            return (f'VLAN {clash[0]} is already on network bridge {other.uuid} '
-                    f'(SEA {other.seas[0].dev_name}) of the same virtual switch')
-    return None
+        return signed_crc(f'{uuid.lower()}:{v}')

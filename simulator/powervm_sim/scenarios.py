@@ -24,28 +24,26 @@ from typing import Any
 
 import yaml
 
-from powervm_sim import model, sriov
+from powervm_sim import model
 from powervm_sim import platform as const
+from powervm_sim import scenario_fields as sf
 from powervm_sim.model import (
     CNA,
-    SEA,
-    Bridge,
     HostState,
     Partition,
     System,
-    Trunk,
     VSwitch,
     sim_uuid,
 )
+from powervm_sim.network import scenario as net_scenario
+from powervm_sim.scenario_fields import ScenarioError
+from powervm_sim.sriov.scenario import adapters_from_scenario
 
 BUILTIN_DIR = pathlib.Path(__file__).parent / 'scenarios'
-BUILTINS = ('single', 'redundant', 'two-bridges', 'large')
+BUILTINS = ('single', 'redundant', 'two-bridges', 'large', 'novalink-ovs')
 _MAC_RE = re.compile(r'^[0-9A-F]{12}$')
+MACS_PER_HOST = 1 << 24
 _STATES = ('running', 'not activated', 'open firmware', 'error', 'starting')
-
-
-class ScenarioError(ValueError):
-    """A scenario file is invalid; the message names the bad field."""
 
 
 def scenario_path(scenario: str) -> pathlib.Path:
@@ -60,63 +58,26 @@ def scenario_path(scenario: str) -> pathlib.Path:
     return path
 
 
-def load_scenario(scenario: str) -> HostState:
-    """Load and validate a built-in scenario name or a YAML file path."""
+def load_scenario(scenario: str, host_number: int = 1) -> HostState:
+    """Load and validate a built-in scenario name or a YAML file path.
+
+    ``host_number`` > 1: the same shape as another host of a many-host simulator, with
+    its own ManagedSystem name, serial and UUID (so its own partition, adapter and
+    bridge UUIDs) and its own range of generated MACs.
+    """
     path = scenario_path(scenario)
     try:
         data = yaml.safe_load(path.read_text(encoding='utf-8'))
     except yaml.YAMLError as e:
         raise ScenarioError(f'scenario {str(path)!r} is not valid YAML: {e}') from e
-    return build_state(data, source=str(path))
-
-
-# ---- field helpers ------------------------------------------------------------
-def _get(d: dict, key: str, where: str, typ: type | tuple, default: Any = ...) -> Any:
-    if key not in d or d[key] is None:
-        if default is ...:
-            raise ScenarioError(f'{where}.{key}: required field missing')
-        return default
-    val = d[key]
-    if typ is int and isinstance(val, bool) or not isinstance(val, typ):
-        name = typ.__name__ if isinstance(typ, type) else '/'.join(t.__name__ for t in typ)
-        raise ScenarioError(f'{where}.{key}: expected {name}, got {val!r}')
-    return val
-
-
-def _vlan(val: Any, where: str) -> int:
-    if isinstance(val, bool) or not isinstance(val, int) or not (
-            const.MIN_VLAN <= val <= const.MAX_VLAN):
-        raise ScenarioError(
-            f'{where}: VLAN {val!r} is not an integer in '
-            f'{const.MIN_VLAN}-{const.MAX_VLAN}')
-    return val
-
-
-def _vlans(d: dict, key: str, where: str) -> list[int]:
-    vals = _get(d, key, where, list, [])
-    out = [_vlan(v, f'{where}.{key}[{i}]') for i, v in enumerate(vals)]
-    if len(set(out)) != len(out):
-        raise ScenarioError(f'{where}.{key}: duplicate VLANs in {out}')
-    return out
-
-
-def _mapping(val: Any, where: str) -> dict:
-    if not isinstance(val, dict):
-        raise ScenarioError(f'{where}: expected a mapping, got {val!r}')
-    return val
-
-
-def _list(d: dict, key: str, where: str) -> list[tuple[str, dict]]:
-    items = _get(d, key, where, list, [])
-    return [(f'{where}.{key}[{i}]' if where else f'{key}[{i}]',
-             _mapping(it, f'{where}.{key}[{i}]' if where else f'{key}[{i}]'))
-            for i, it in enumerate(items)]
+    return build_state(data, source=str(path), host_number=host_number)
 
 
 class _Builder:
-    def __init__(self, data: dict, source: str):
+    def __init__(self, data: dict, source: str, host_number: int = 1):
         self.data = data
         self.source = source
+        self.host_number = host_number
         self.macs: set[str] = set()
         self.state: HostState | None = None
 
@@ -142,18 +103,25 @@ class _Builder:
 
     def build(self) -> HostState:
         d = self.data
-        sysd = _mapping(d.get('system', {}), 'system')
-        name = _get(sysd, 'name', 'system', str, 'sim-8286-42A-21B1E3V')
+        sysd = sf.mapping(d.get('system', {}), 'system')
+        name = sf.get(sysd, 'name', 'system', str, 'sim-8286-42A-21B1E3V')
         system = System(
-            uuid=_get(sysd, 'uuid', 'system', str, sim_uuid('system', name)),
+            uuid=sf.get(sysd, 'uuid', 'system', str, sim_uuid('system', name)),
             name=name,
-            machine_type=str(_get(sysd, 'machine_type', 'system', (str, int), '8286')),
-            model=str(_get(sysd, 'model', 'system', (str, int), '42A')),
-            serial=str(_get(sysd, 'serial', 'system', (str, int), '21B1E3V')),
-            memory_mb=_get(sysd, 'memory_mb', 'system', int, 524288),
-            proc_units=_get(sysd, 'proc_units', 'system', int, 24),
-            max_partitions=_get(sysd, 'max_partitions', 'system', int, 1000))
-        self.state = st = HostState(system=system)
+            machine_type=str(sf.get(sysd, 'machine_type', 'system', (str, int), '8286')),
+            model=str(sf.get(sysd, 'model', 'system', (str, int), '42A')),
+            serial=str(sf.get(sysd, 'serial', 'system', (str, int), '21B1E3V')),
+            memory_mb=sf.get(sysd, 'memory_mb', 'system', int, 524288),
+            proc_units=sf.get(sysd, 'proc_units', 'system', int, 24),
+            max_partitions=sf.get(sysd, 'max_partitions', 'system', int, 1000))
+        if self.host_number > 1:
+            n = self.host_number
+            system.name = f'{system.name}-{n}'
+            system.serial = f'{system.serial[:-3]}{n:03X}'
+            system.uuid = sim_uuid(system.uuid, 'host', n)
+        # Each host of a many-host simulator generates its MACs in its own range.
+        self.state = st = HostState(system=system,
+                                    next_mac=1 + (self.host_number - 1) * MACS_PER_HOST)
         self._vswitches(d)
         self._vioses(d)
         self._bridges(d)
@@ -174,15 +142,15 @@ class _Builder:
 
     def _vswitches(self, d: dict) -> None:
         st = self.state
-        items = _list(d, 'vswitches', '') or [('vswitches[0]', {'name': 'ETHERNET0', 'id': 0})]
+        items = sf.items(d, 'vswitches', '') or [('vswitches[0]', {'name': 'ETHERNET0', 'id': 0})]
         for where, v in items:
-            vid = _get(v, 'id', where, int)
+            vid = sf.get(v, 'id', where, int)
             if not 0 <= vid <= 15:
                 raise ScenarioError(f'{where}.id: virtual switch id {vid} not in 0-15')
-            name = _get(v, 'name', where, str)
+            name = sf.get(v, 'name', where, str)
             if st.vswitch_by_id(vid) or any(x.name == name for x in st.vswitches):
                 raise ScenarioError(f'{where}: duplicate virtual switch {name!r}/{vid}')
-            mode = _get(v, 'mode', where, str, 'Veb')
+            mode = sf.get(v, 'mode', where, str, 'Veb')
             if mode not in ('Veb', 'Vepa'):
                 raise ScenarioError(f'{where}.mode: {mode!r} is not Veb or Vepa')
             st.vswitches.append(VSwitch(sim_uuid(st.system.uuid, 'vswitch', vid), vid, name, mode))
@@ -191,17 +159,18 @@ class _Builder:
 
     def _partition(self, p: dict, where: str, vios: bool) -> Partition:
         st = self.state
-        name = _get(p, 'name', where, str)
-        pid = _get(p, 'id', where, int, None)
+        name = sf.get(p, 'name', where, str)
+        pid = sf.get(p, 'id', where, int, None)
         part = Partition(
-            uuid=_get(p, 'uuid', where, str, sim_uuid(st.system.uuid, name, partition=True)),
+            uuid=sf.get(p, 'uuid', where, str, sim_uuid(st.system.uuid, name, partition=True)),
             id=pid if pid is not None else st.next_partition_id(),
             name=name,
-            type=model.LPAR_TYPE_VIOS if vios else _get(p, 'type', where, str, model.LPAR_TYPE_AIX),
-            state=_get(p, 'state', where, str, 'running'),
-            rmc_state=_get(p, 'rmc_state', where, str, 'active'),
-            is_mgmt=_get(p, 'mgmt', where, bool, False),
-            openstack_managed=_get(p, 'openstack_managed', where, bool, False))
+            type=(model.LPAR_TYPE_VIOS if vios
+                  else sf.get(p, 'type', where, str, model.LPAR_TYPE_AIX)),
+            state=sf.get(p, 'state', where, str, 'running'),
+            rmc_state=sf.get(p, 'rmc_state', where, str, 'active'),
+            is_mgmt=sf.get(p, 'mgmt', where, bool, False),
+            openstack_managed=sf.get(p, 'openstack_managed', where, bool, False))
         if part.id < 1:
             raise ScenarioError(f'{where}.id: partition id {part.id} must be >= 1')
         if not vios and part.type not in model.PARTITION_TYPES:
@@ -215,29 +184,38 @@ class _Builder:
 
     def _cnas(self, part: Partition, p: dict, where: str, key: str, trunk: bool) -> None:
         st = self.state
-        for cw, c in _list(p, key, where):
+        for cw, c in sf.items(p, key, where):
             vs = self.vswitch(c.get('vswitch', 0), f'{cw}.vswitch')
-            slot = _get(c, 'slot', cw, int, None)
+            slot = sf.get(c, 'slot', cw, int, None)
             if slot is None:
                 slot = st.next_slot(part)
             elif slot in st.used_slots(part):
                 raise ScenarioError(f'{cw}.slot: slot {slot} already used on {part.name}')
-            vlans = _vlans(c, 'vlans', cw)
+            vlans = sf.vlans(c, 'vlans', cw)
             if len(vlans) > const.MAX_VLANS_PER_TRUNK:
                 raise ScenarioError(f'{cw}.vlans: {len(vlans)} VLANs, at most '
                                     f'{const.MAX_VLANS_PER_TRUNK}')
             cna = CNA(uuid=sim_uuid(part.uuid, 'cna', slot), slot=slot,
-                      mac=self.mac(c, cw), pvid=_vlan(c.get('pvid'), f'{cw}.pvid'),
+                      mac=self.mac(c, cw), pvid=sf.vlan(c.get('pvid'), f'{cw}.pvid'),
                       vlans=vlans, vswitch_id=vs.switch_id,
-                      enabled=_get(c, 'enabled', cw, bool, True),
-                      trunk_pri=_get(c, 'trunk_pri', cw, int, 1) if trunk else None)
+                      enabled=sf.get(c, 'enabled', cw, bool, True),
+                      trunk_pri=self._trunk_pri(c, cw, 1 if trunk else None))
             if part.type == model.LPAR_TYPE_VIOS:
-                cna.dev_name = _get(c, 'dev_name', cw, str, '') or st.next_dev_name(part)
+                cna.dev_name = sf.get(c, 'dev_name', cw, str, '') or st.next_dev_name(part)
             part.cnas.append(cna)
+
+    @staticmethod
+    def _trunk_pri(c: dict, where: str, default: int | None) -> int | None:
+        """A trunk adapter's priority (1-15); a client partition's adapter with one is
+        a trunk adapter too (e.g. NovaLink in OVS mode: PVID 100, tagged 53-55)."""
+        pri = sf.get(c, 'trunk_pri', where, int, default)
+        if pri is not None and not 1 <= pri <= 15:
+            raise ScenarioError(f'{where}.trunk_pri: {pri} is not a trunk priority in 1-15')
+        return pri
 
     def _vioses(self, d: dict) -> None:
         st = self.state
-        items = _list(d, 'vioses', '')
+        items = sf.items(d, 'vioses', '')
         if not items:
             raise ScenarioError('vioses: at least one VIOS is required')
         for where, v in items:
@@ -247,59 +225,11 @@ class _Builder:
             self._cnas(vios, v, where, 'veas', trunk=False)
 
     def _bridges(self, d: dict) -> None:
-        st = self.state
-        for where, b in _list(d, 'bridges', ''):
-            vs = self.vswitch(b.get('vswitch', 0), f'{where}.vswitch')
-            pvid = _vlan(b.get('pvid'), f'{where}.pvid')
-            extra = _list(b, 'extra_trunks', where)
-            seas = []
-            sea_items = _list(b, 'seas', where)
-            if not 1 <= len(sea_items) <= 2:
-                raise ScenarioError(f'{where}.seas: a bridge has 1 SEA or a failover '
-                                    f'pair of 2, got {len(sea_items)}')
-            for i, (sw, s) in enumerate(sea_items):
-                vname = _get(s, 'vios', sw, str)
-                vios = next((v for v in st.vioses if v.name == vname), None)
-                if vios is None:
-                    raise ScenarioError(f'{sw}.vios: unknown VIOS {vname!r}')
-                if any(x.vios_uuid == vios.uuid for x in seas):
-                    raise ScenarioError(f'{sw}.vios: both SEAs of a failover pair on {vname!r}')
-                dev = _get(s, 'dev_name', sw, str)
-                if any(x.dev_name == dev for x in st.seas_of(vios.uuid)):
-                    raise ScenarioError(f'{sw}.dev_name: {dev!r} already used on {vname}')
-                sea = SEA(dev_name=dev, vios_uuid=vios.uuid, pvid=pvid, trunks=[],
-                          backing_dev=_get(s, 'backing_dev', sw, str, 'ent0'),
-                          backing_loc=f'U78CB.001.WZS0{vios.id:03d}-P1-C10-T1',
-                          control_channel=_get(s, 'control_channel', sw, str, None),
-                          ha_mode='auto' if len(sea_items) > 1 else 'disabled',
-                          is_primary=(i == 0))
-                bridge_tmp = Bridge(uuid='', seas=[sea])
-                st.bridges.append(bridge_tmp)  # so allocations see this SEA
-                pri = 1 if i == 0 else 2
-                specs = [(pvid, [], _get(s, 'trunk_dev', sw, str, None))] + [
-                    (_vlan(t.get('pvid'), f'{tw}.pvid'), _vlans(t, 'vlans', tw), None)
-                    for tw, t in extra]
-                for tpvid, tvlans, tdev in specs:
-                    sea.trunks.append(Trunk(
-                        slot=st.next_slot(vios), pvid=tpvid, vlans=list(tvlans),
-                        vswitch_id=vs.switch_id,
-                        dev_name=tdev or st.next_dev_name(vios),
-                        mac=self.mac({}, sw), trunk_pri=pri))
-                st.bridges.remove(bridge_tmp)
-                seas.append(sea)
-            bridge = Bridge(uuid=_get(b, 'uuid', where, str,
-                                      sim_uuid(st.system.uuid, 'bridge', seas[0].dev_name,
-                                               seas[0].vios_uuid)),
-                            seas=seas,
-                            control_channel_id=_get(b, 'control_channel_id', where, int, None))
-            err = model.check_bridge(bridge, others=st.bridges)
-            if err:
-                raise ScenarioError(f'{where}: {err}')
-            st.bridges.append(bridge)
+        net_scenario.add_bridges(self.state, d, self.vswitch, self.mac)
 
     def _partitions(self, d: dict) -> None:
         st = self.state
-        for where, p in _list(d, 'partitions', ''):
+        for where, p in sf.items(d, 'partitions', ''):
             part = self._partition(p, where, vios=False)
             st.partitions.append(part)
             self._cnas(part, p, where, 'cnas', trunk=False)
@@ -308,20 +238,20 @@ class _Builder:
         st = self.state
         if d.get('generate') is None:
             return
-        g = _mapping(d['generate'], 'generate')
-        count = _get(g, 'count', 'generate', int)
-        per = _get(g, 'cnas_per_partition', 'generate', int, 1)
+        g = sf.mapping(d['generate'], 'generate')
+        count = sf.get(g, 'count', 'generate', int)
+        per = sf.get(g, 'cnas_per_partition', 'generate', int, 1)
         if not 0 < count <= 10000:
             raise ScenarioError(f'generate.count: {count} not in 1-10000')
         if not 0 <= per <= 16:
             raise ScenarioError(f'generate.cnas_per_partition: {per} not in 0-16')
-        prefix = _get(g, 'name_prefix', 'generate', str, 'lpar')
-        base = _vlan(_get(g, 'pvid_base', 'generate', int, 100), 'generate.pvid_base')
-        span = _get(g, 'vlan_span', 'generate', int, 50)
+        prefix = sf.get(g, 'name_prefix', 'generate', str, 'lpar')
+        base = sf.vlan(sf.get(g, 'pvid_base', 'generate', int, 100), 'generate.pvid_base')
+        span = sf.get(g, 'vlan_span', 'generate', int, 50)
         if span < 1 or base + span - 1 > const.MAX_VLAN:
             raise ScenarioError(f'generate.vlan_span: {span} puts VLANs beyond {const.MAX_VLAN}')
         vs = self.vswitch(g.get('vswitch', 0), 'generate.vswitch')
-        managed = _get(g, 'openstack_managed', 'generate', bool, True)
+        managed = sf.get(g, 'openstack_managed', 'generate', bool, True)
         for n in range(count):
             name = f'{prefix}-{n + 1:05d}'
             part = Partition(uuid=sim_uuid(st.system.uuid, name, partition=True),
@@ -342,12 +272,12 @@ class _Builder:
         if not isinstance(items, list):
             raise ScenarioError(f'sriov: expected a list, got {items!r}')
         try:
-            self.state.sriov_adapters = list(sriov.adapters_from_scenario(items))
+            self.state.sriov_adapters = list(adapters_from_scenario(items))
         except ValueError as e:
             raise ScenarioError(f'sriov: {e}') from e
 
 
-def build_state(data: Any, source: str = '<scenario>') -> HostState:
+def build_state(data: Any, source: str = '<scenario>', host_number: int = 1) -> HostState:
     """Validate a parsed scenario mapping and build the host state."""
     if not isinstance(data, dict):
         raise ScenarioError(f'{source}: a scenario is a mapping, got {type(data).__name__}')
@@ -356,4 +286,4 @@ def build_state(data: Any, source: str = '<scenario>') -> HostState:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ScenarioError(f'{source}: unknown top-level field(s) {unknown}')
-    return _Builder(data, source).build()
+    return _Builder(data, source, host_number).build()

@@ -19,7 +19,9 @@ to a 0600 file and returns its path in ``X-API-SessionFile``.
 
 from __future__ import annotations
 
+import collections
 import hmac
+import logging
 import os
 import pathlib
 import secrets
@@ -30,8 +32,16 @@ from dataclasses import dataclass
 from lxml import etree
 
 from powervm_sim import xmlsafe
+from powervm_sim.atom import WEB_NS
+from powervm_sim.errors import http_error
+from powervm_sim.rest import RestResponse
 
-WEB_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/'
+LOG = logging.getLogger(__name__)
+LOGON_PATH = '/rest/api/web/Logon'
+# A session unused this long (seconds) expires; the client logs on again.
+DEFAULT_IDLE_TIMEOUT = 1800.0
+# Live sessions at most; a logon beyond evicts the least recently used session.
+DEFAULT_MAX_SESSIONS = 1000
 
 _RESPONSE = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -89,47 +99,101 @@ def mask(token: str | None) -> str:
 
 
 class SessionStore:
-    """Thread-safe set of valid X-API-Session tokens."""
+    """Thread-safe set of live X-API-Session tokens, bounded in number and idle time.
+
+    A session unused for ``idle_timeout`` seconds expires.  At ``max_sessions``
+    live sessions a new logon evicts the least recently used one (its client
+    gets 401 and logs on again, as after any expiry), so logons -- file-auth
+    logons need no password -- never grow the sessions or token files without
+    bound.  A session's token file goes when the session goes.
+    """
 
     def __init__(self, user: str, password: str, token_dir: pathlib.Path,
-                 idle_timeout: float | None = None) -> None:
+                 idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+                 max_sessions: int = DEFAULT_MAX_SESSIONS) -> None:
+        if max_sessions < 1:
+            raise ValueError(f'max_sessions must be at least 1, got {max_sessions!r}')
         self._user = user
         self._password = password
         self._token_dir = token_dir
         self._idle = idle_timeout
+        self.max_sessions = max_sessions
         self._lock = threading.Lock()
-        self._tokens: dict[str, float] = {}
+        self._tokens: collections.OrderedDict[str, float] = collections.OrderedDict()
+        self._files: dict[str, pathlib.Path] = {}
         self.logons = 0
+        self.evicted = 0
+        self._remove_stale_files()
+
+    def _remove_stale_files(self) -> None:
+        """Token files of an earlier process name sessions no one can use any more."""
+        for path in self._token_dir.glob('token_*') if self._token_dir.is_dir() else ():
+            path.unlink(missing_ok=True)
 
     def logon(self, body: bytes) -> tuple[str, bytes]:
         """Handle a LogonRequest; returns (token, LogonResponse XML)."""
         req = parse_logon(body)
         if req.file_auth:
             # Local authentication: trust the caller (it can read the file).
-            token = self._new_token()
+            token = secrets.token_urlsafe(96)
             path = self._write_token_file(token)
+            self._add(token, path)
             return token, _RESPONSE.format(tag='X-API-SessionFile', value=path).encode()
         ok_user = hmac.compare_digest(req.user.encode(), self._user.encode())
         ok_pw = hmac.compare_digest((req.password or '').encode(), self._password.encode())
         if not (ok_user and ok_pw):
             raise LogonError(401, f'Logon failed for user {req.user!r}: bad user ID or password')
-        token = self._new_token()
+        token = secrets.token_urlsafe(96)
+        self._add(token)
         return token, _RESPONSE.format(tag='X-API-Session', value=token).encode()
 
     def _new_token(self) -> str:
+        """A new live session without a logon body (tests, in-process use)."""
         token = secrets.token_urlsafe(96)
-        with self._lock:
-            self._tokens[token] = time.monotonic()
-            self.logons += 1
+        self._add(token)
         return token
 
-    def _write_token_file(self, token: str) -> str:
+    def _add(self, token: str, path: pathlib.Path | None = None) -> None:
+        now = time.monotonic()
+        gone: list[str] = []
+        with self._lock:
+            gone += self._expired(now)
+            while len(self._tokens) >= self.max_sessions:
+                gone.append(self._tokens.popitem(last=False)[0])
+                self.evicted += 1
+            self._tokens[token] = now
+            if path is not None:
+                self._files[token] = path
+            self.logons += 1
+            paths = [self._files.pop(t) for t in gone if t in self._files]
+        self._unlink(paths)
+        if gone:
+            LOG.info('Sessions: %d expired or evicted (cap %d)', len(gone), self.max_sessions)
+
+    def _expired(self, now: float) -> list[str]:
+        """Drop the idle-expired sessions (lock held); the oldest-used come first."""
+        gone = []
+        if self._idle is None:
+            return gone
+        for token, last in list(self._tokens.items()):
+            if now - last <= self._idle:
+                break
+            del self._tokens[token]
+            gone.append(token)
+        return gone
+
+    def _write_token_file(self, token: str) -> pathlib.Path:
         self._token_dir.mkdir(parents=True, exist_ok=True)
         path = self._token_dir / f'token_{secrets.token_hex(8)}'
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, 'w') as fh:
             fh.write(token + '\n')
-        return str(path)
+        return path
+
+    @staticmethod
+    def _unlink(paths: list[pathlib.Path]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
 
     def valid(self, token: str | None) -> bool:
         """True when ``token`` is live; refreshes its idle timer."""
@@ -138,27 +202,57 @@ class SessionStore:
         now = time.monotonic()
         with self._lock:
             last = self._tokens.get(token)
-            if last is None:
-                return False
-            if self._idle is not None and now - last > self._idle:
+            if last is not None and (self._idle is None or now - last <= self._idle):
+                self._tokens[token] = now
+                self._tokens.move_to_end(token)
+                return True
+            paths = []
+            if last is not None:
                 del self._tokens[token]
-                return False
-            self._tokens[token] = now
-            return True
+                paths = [self._files.pop(token)] if token in self._files else []
+        self._unlink(paths)
+        return False
 
     def logoff(self, token: str | None) -> bool:
         """Drop ``token``; False if it was not live."""
         with self._lock:
-            return self._tokens.pop(token or '', None) is not None
+            live = self._tokens.pop(token or '', None) is not None
+            paths = [self._files.pop(token)] if token in self._files else []
+        self._unlink(paths)
+        return live
 
     def expire_all(self) -> int:
         """Invalidate every session (clients get 401 and re-logon)."""
         with self._lock:
             count = len(self._tokens)
             self._tokens.clear()
+            paths, self._files = list(self._files.values()), {}
+        self._unlink(paths)
         return count
 
     def count(self) -> int:
-        """Number of live sessions."""
+        """Number of live sessions (idle-expired ones are dropped first)."""
         with self._lock:
-            return len(self._tokens)
+            gone = self._expired(time.monotonic())
+            paths = [self._files.pop(t) for t in gone if t in self._files]
+            count = len(self._tokens)
+        self._unlink(paths)
+        return count
+
+
+def handle_logon(store: SessionStore, method: str, path: str, headers: dict[str, str],
+                 body: bytes) -> RestResponse:
+    """``/rest/api/web/Logon``: PUT logs on, DELETE logs the request's session off."""
+    if method == 'DELETE':
+        if not store.logoff(headers.get('x-api-session')):
+            return http_error(401, path, 'No such session to log off')
+        return RestResponse(204, {}, b'')
+    if method != 'PUT':
+        return http_error(405, path, f'Method {method} not allowed on Logon; use PUT/DELETE')
+    try:
+        token, xml = store.logon(body)
+    except LogonError as exc:
+        return http_error(exc.status, path, str(exc))
+    LOG.info('Logon: new session %s', mask(token))
+    return RestResponse(200, {'content-type': 'application/vnd.ibm.powervm.web+xml; '
+                                              'type=LogonResponse'}, xml)

@@ -29,18 +29,12 @@ import datetime
 import ipaddress
 import os
 import pathlib
-import re
 import ssl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-
-
-def pypowervm_cert_name(host: str, certext: str = '.crt') -> str:
-    """The file name pypowervm's util.validate_certificate opens for ``host``."""
-    return re.sub('[:.]', '_', host) + certext
 
 
 def _names(host: str) -> list[str]:

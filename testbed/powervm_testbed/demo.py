@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 from networking_powervm.common import constants as const
-from powervm_sim.cli import latency_arg, positive_arg
 from powervm_sim.inspect import table
 from powervm_testbed.logs import tail
 
@@ -507,8 +506,23 @@ def _host(value: str) -> str:
     return value
 
 
+def latency_arg(value: str) -> str:
+    """The simulator CLI's latency type (imported lazily: --help needs only the stdlib)."""
+    from powervm_sim.cli import latency_arg as sim_latency_arg
+    return sim_latency_arg(value)
+
+
+def positive_arg(kind: type) -> Callable[[str], Any]:
+    """The simulator CLI's positive-number type (imported lazily, as latency_arg)."""
+    def parse(value: str) -> Any:
+        from powervm_sim.cli import positive_arg as sim_positive_arg
+        return sim_positive_arg(kind)(value)
+    parse.__name__ = kind.__name__  # argparse names the type in its errors
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The demo's argument parser."""
+    """The demo's argument parser (stdlib only until arguments are converted)."""
     p = argparse.ArgumentParser(prog='tools/demo', description=(
         'Simulator + real Neutron + PowerVM SEA and SR-IOV agents: binds and plugs ports '
         'as Nova would, prints the result, tears everything down.'))
@@ -525,6 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--port-timeout', type=positive_arg(float), default=90,
                    help='seconds for a plugged port to become ACTIVE (default: %(default)s)')
     p.add_argument('--debug', action='store_true', help='debug logging in Neutron')
+    # tools/demo checks the arguments before it installs or starts anything.
+    p.add_argument('--check-args', action='store_true', help=argparse.SUPPRESS)
     return p
 
 
@@ -554,6 +570,8 @@ def _fail(say: Callable[[str], None], message: str, logs: list[Path | None]) -> 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; 0 when every port went ACTIVE (and teardown happened)."""
     args = build_parser().parse_args(argv)
+    if args.check_args:
+        return 0
     # oslo.utils try-imports eventlet (for its helpers) when pypowervm loads; we never use it.
     warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
     import requests

@@ -20,6 +20,7 @@ import os
 import sys
 import urllib.parse
 from collections.abc import Sequence
+from importlib import metadata
 
 from networking_powervm.common import constants as pvm_const
 from networking_powervm.common.vif_event import norm_mac
@@ -60,41 +61,67 @@ def _float(value: str) -> float:
     return num
 
 
+def _version() -> str:
+    try:
+        return metadata.version('networking-powervm-testbed')
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare tree
+        return 'unknown'
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     p = argparse.ArgumentParser(prog='powervm-vif', description=__doc__)
-    p.add_argument('--url', help='e.g. http://127.0.0.1:12080 (overrides --host/--port)')
-    p.add_argument('--host', default='localhost')
-    p.add_argument('--port', type=_port)
-    p.add_argument('--protocol', choices=['http', 'https'])
-    p.add_argument('--user')
-    p.add_argument('--password', help='omit for file (local) authentication; '
-                                      'or set POWERVM_PASSWORD')
-    p.add_argument('--certpath', help='pypowervm certpath (https)')
-    sub = p.add_subparsers(dest='command', required=True)
-    c = sub.add_parser('create-lpar')
-    c.add_argument('name')
-    d = sub.add_parser('delete-lpar')
-    d.add_argument('name')
-    for name in ('plug-sea', 'unplug-sea', 'plug-sriov', 'unplug-sriov'):
-        s = sub.add_parser(name)
+    p.add_argument('--version', action='version', version=f'%(prog)s {_version()}')
+    p.add_argument('--url', help='REST API URL, e.g. http://127.0.0.1:12080 '
+                                 '(overrides --host/--port/--protocol)')
+    p.add_argument('--host', default='localhost',
+                   help='REST API host name or address (default: %(default)s)')
+    p.add_argument('--port', type=_port,
+                   help='REST API TCP port (default: 12080 for http, 12443 for https)')
+    p.add_argument('--protocol', choices=['http', 'https'],
+                   help='REST API protocol (default: http)')
+    p.add_argument('--user', help='REST API user name')
+    p.add_argument('--password', help='REST API password; omit for file (local) '
+                                      'authentication; or set POWERVM_PASSWORD')
+    p.add_argument('--certpath',
+                   help='https: directory holding <host>.crt, the certificate trusted for '
+                        'the REST API server, as the agents\' [powervm] certpath '
+                        '(default: the system CAs)')
+    sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    c = sub.add_parser('create-lpar', help='create an AIX/Linux partition')
+    c.add_argument('name', help='partition name (1-47 characters)')
+    d = sub.add_parser('delete-lpar', help='delete a partition')
+    d.add_argument('name', help='partition name')
+    helps = {'plug-sea': 'plug a SEA VIF (a client network adapter) and send NOVA_PVM_VIF',
+             'unplug-sea': 'unplug a SEA VIF and send NOVA_PVM_VIF',
+             'plug-sriov': 'plug an SR-IOV vNIC and send NOVA_PVM_VIF',
+             'unplug-sriov': 'unplug an SR-IOV vNIC and send NOVA_PVM_VIF'}
+    for name, text in helps.items():
+        s = sub.add_parser(name, help=text)
         s.add_argument('--lpar', required=True, help='partition name')
-        s.add_argument('--mac', required=True, type=_mac)
+        s.add_argument('--mac', required=True, type=_mac,
+                       help='MAC address of the VIF (aa:bb:cc:dd:ee:ff or aabbccddeeff)')
         if name.startswith('plug'):
-            s.add_argument('--vlan', required=True, type=_vlan)
+            s.add_argument('--vlan', required=True, type=_vlan, help='VLAN id (1-4094)')
         if name == 'plug-sea':
-            s.add_argument('--vswitch', default='ETHERNET0')
+            s.add_argument('--vswitch', default='ETHERNET0',
+                           help='virtual switch name (default: %(default)s)')
         if name == 'plug-sriov':
             s.add_argument('--physical-ports', required=True,
                            help='comma-separated physical port location codes')
-            s.add_argument('--redundancy', type=int, default=1)
-            s.add_argument('--capacity', type=_float)
-            s.add_argument('--max-capacity', type=_float)
+            s.add_argument('--redundancy', type=int, default=1,
+                           help='number of backing VFs (default: %(default)s)')
+            s.add_argument('--capacity', type=_float,
+                           help='capacity of each VF, in (0, 1] (default: the platform\'s)')
+            s.add_argument('--max-capacity', type=_float,
+                           help='maximum capacity of each VF, in (0, 1]')
     return p
 
 
 def _adapter(args: argparse.Namespace):  # -> pypowervm.adapter.Adapter
     from pypowervm import adapter as pvm_adapter
+
+    from networking_powervm.agent import session as pvm_session
 
     host, port, protocol = args.host, args.port, args.protocol
     if args.url:
@@ -103,11 +130,15 @@ def _adapter(args: argparse.Namespace):  # -> pypowervm.adapter.Adapter
             raise ValueError(f'Invalid --url {args.url!r}: need http(s)://HOST:PORT')
         host, port, protocol = parts.hostname, parts.port, parts.scheme
     password = args.password or os.environ.get('POWERVM_PASSWORD')
+    if args.certpath and not os.path.isdir(args.certpath):
+        raise ValueError(f'Invalid --certpath {args.certpath!r}: not a directory')
     kwargs = {'host': host, 'port': port, 'protocol': protocol or 'http',
               'username': args.user, 'password': password}
-    if args.certpath:
-        kwargs['certpath'] = args.certpath
-    return pvm_adapter.Adapter(pvm_adapter.Session(**kwargs))
+    # As the agents do: pypowervm's own certificate pinning fails on Python
+    # 3.11+, so the session verifies every https request itself, against
+    # <certpath>/<host>.crt when present, else the system CAs.
+    ca_bundle = pvm_session.ca_bundle_for(host, args.certpath or '')
+    return pvm_adapter.Adapter(pvm_session.VerifiedSession(ca_bundle=ca_bundle, **kwargs))
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -10,12 +10,19 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Fixtures: a simulator served in a thread on port 0, pypowervm adapters for it."""
+"""Fixtures: a simulator served in a thread on port 0, pypowervm adapters for it.
+
+Every pypowervm session ``new_adapter`` opens is logged off (``log_off``)
+before its simulator stops, as a well-behaved client does: otherwise the
+session's garbage collection later tries to log off from a closed port and
+pypowervm prints a "Problem logging off" traceback.
+"""
 
 from __future__ import annotations
 
 import pathlib
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,12 +30,14 @@ import pytest
 from pypowervm import adapter as pvm_adapter
 
 from powervm_sim import client
-from powervm_sim.model import RestRequest, RestResponse
+from powervm_sim.rest import RestRequest, RestResponse
 
 USER = 'sim-admin'
 PASSWORD = 'sim-pa<ss>&word'  # XML-escaped by pypowervm; checks the server unescapes
 
 EMPTY_FEED = b''
+# simulator URL -> the pypowervm sessions the tests opened to it
+_SESSIONS: dict[str, weakref.WeakSet] = {}
 
 
 class StubHost:
@@ -73,7 +82,7 @@ def stub_sim(tmp_path: pathlib.Path) -> Iterator[client.InThreadSim]:
     sim = client.InThreadSim(url=server.url, user=USER, password=PASSWORD, state_dir=tmp_path,
                              server=server)
     yield sim
-    sim.stop()
+    stop(sim)
 
 
 @pytest.fixture
@@ -92,7 +101,7 @@ def sim_factory(tmp_path_factory: pytest.TempPathFactory
 
     yield start
     for sim in started:
-        sim.stop()
+        stop(sim)
 
 
 @pytest.fixture
@@ -105,4 +114,17 @@ def new_adapter(sim: client._Handle, file_auth: bool = False,
                 helpers: Any = None) -> pvm_adapter.Adapter:
     """A fresh pypowervm Session + Adapter logged on to ``sim``."""
     session = pvm_adapter.Session(**sim.session_kwargs(file_auth=file_auth), conn_tries=1)
+    _SESSIONS.setdefault(sim.url, weakref.WeakSet()).add(session)
     return pvm_adapter.Adapter(session, helpers=helpers)
+
+
+def log_off(sim: client._Handle) -> None:
+    """Log off every session ``new_adapter`` opened to ``sim`` (while it still answers)."""
+    for session in list(_SESSIONS.pop(sim.url, ())):
+        session._logoff()
+
+
+def stop(sim: client._Handle) -> None:
+    """Log the tests' sessions off, then stop ``sim`` (a thread or a subprocess)."""
+    log_off(sim)
+    sim.stop()

@@ -65,10 +65,17 @@ def test_untrusted_certificate_refused(tls_sim, tmp_path):
     certs = tmp_path / 'certs'
     certs.mkdir()
     shutil.copy(cert, certs / '127_0_0_1.crt')
-    with pytest.raises(session.SessionError, match='127.0.0.1'):
+    with pytest.raises(session.SessionError, match='127.0.0.1') as exc:
         session.build_adapter(_conf(tls_sim, certs), tries=1)
+    # The failure names the certificate it trusted.
+    assert f"trusting the certificate {certs / '127_0_0_1.crt'}" in str(exc.value)
 
 
 def test_no_trusted_certificate_uses_system_cas_and_refuses_self_signed(tls_sim, tmp_path):
-    with pytest.raises(session.SessionError):
+    with pytest.raises(session.SessionError) as exc:
         session.build_adapter(_conf(tls_sim, tmp_path / 'empty'), tries=1)
+    # The failure says where the trusted certificate was looked for.
+    empty = tmp_path / 'empty'
+    assert (f"no trusted certificate at {empty / '127.0.0.1.crt'} or "
+            f"{empty / '127_0_0_1.crt'}, so verifying against the system CA bundle"
+            in str(exc.value))

@@ -14,7 +14,13 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.metadata
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 from pypowervm.tasks import network_bridger as nbr
@@ -26,7 +32,7 @@ from powervm_sim import cli as sim_cli
 from powervm_sim import client
 from powervm_vif import cli as vif_cli
 from powervm_vif import partition
-from tests.functional.conftest import PASSWORD, USER, new_adapter
+from tests.functional.conftest import PASSWORD, USER, log_off, new_adapter
 
 
 def _vlans(sim) -> set[int]:
@@ -52,11 +58,13 @@ def test_serve_subprocess_sigterm_and_kill_keep_state(tmp_path):
         assert 'powervm-sim listening on ' + sim.url in (tmp_path / 'server.log').read_text()
         _add_vlan(sim, 901)
         port = sim.port
+        log_off(sim)
         sim.restart_process()  # SIGTERM, then the same command on the same port
         assert sim.port == port
         assert 'state saved' in (tmp_path / 'server.log').read_text()
         assert 901 in _vlans(sim)
         _add_vlan(sim, 902)
+        log_off(sim)
         sim.restart_process(kill=True)  # no clean shutdown: committed state survives
         assert {901, 902} <= _vlans(sim)
         assert PASSWORD not in (tmp_path / 'server.log').read_text()
@@ -64,6 +72,7 @@ def test_serve_subprocess_sigterm_and_kill_keep_state(tmp_path):
         cmdline = open(f'/proc/{sim.proc.pid}/cmdline', 'rb').read().decode()
         assert PASSWORD not in cmdline and 'serve' in cmdline
     finally:
+        log_off(sim)
         assert sim.stop() == 0
 
 
@@ -89,6 +98,47 @@ def test_serve_bad_arguments_name_the_value(tmp_path, capsys, argv, bad):
         sim_cli.main(base + argv)
     assert exc.value.code == 2
     assert bad in capsys.readouterr().err
+
+
+def test_version_comes_from_the_package_metadata():
+    out = subprocess.run([sys.executable, '-m', 'powervm_sim.cli', '--version'],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert out.stdout.strip() == f'powervm-sim {importlib.metadata.version("powervm-sim")}'
+
+
+def test_serve_on_a_port_in_use_says_so_and_writes_nothing(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        state = tmp_path / 'state'
+        out = subprocess.run(
+            [sys.executable, '-m', 'powervm_sim.cli', 'serve', '--port', str(port),
+             '--state-dir', str(state), '--user', USER],
+            env={**os.environ, sim_cli.PASSWORD_ENV: PASSWORD},
+            capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        f'powervm-sim serve: port {port} on 127.0.0.1 is already in use']
+    assert not state.exists()
+
+
+def _actions(parser, where='powervm-sim'):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                # argparse lists a command among _choices_actions only if it has help
+                yield f'{where} {name}', helps.get(name, argparse.Action([], name))
+                yield from _actions(sub, f'{where} {name}')
+        else:
+            yield f'{where} {"/".join(action.option_strings) or action.dest}', action
+
+
+def test_every_command_and_option_has_help():
+    missing = [name for name, action in _actions(sim_cli.build_parser()) if not action.help]
+    assert missing == []
 
 
 def test_serve_unknown_scenario_names_it(tmp_path, capsys):

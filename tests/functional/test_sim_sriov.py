@@ -27,7 +27,7 @@ from pypowervm.wrappers import virtual_io_server as pvm_vios
 from networking_powervm.common import constants as const
 from powervm_sim import cli as sim_cli
 from powervm_vif import sriov_vif
-from tests.functional.conftest import PASSWORD, USER, new_adapter
+from tests.functional.conftest import PASSWORD, USER, new_adapter, stop
 
 C8 = 'U78C7.001.RCH0004-P1-C8'
 C9 = 'U78C7.001.RCH0004-P1-C9'
@@ -215,7 +215,7 @@ def test_vnic_and_capacity_survive_restart(sim_factory, tmp_path: pathlib.Path):
     vnic = iocard.VNIC.bld(adapter, pvid=9, mac_addr='FA163E000009')
     vnic.back_devs.append(iocard.VNICBackDev.bld(adapter, vios.uuid, 2, 1, capacity=0.2))
     created = vnic.create(parent_type=pvm_lpar.LPAR, parent_uuid=lpar.uuid)
-    sim.stop()
+    stop(sim)
 
     sim2 = sim_factory(str(path), state_dir=state_dir)
     adapter2 = new_adapter(sim2)

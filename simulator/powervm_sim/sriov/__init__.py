@@ -17,12 +17,12 @@ vNICs under partitions.  See :mod:`.state` for the scenario YAML shape.
 """
 
 from powervm_sim.sriov.render import render_sriov_adapters
+from powervm_sim.sriov.scenario import adapters_from_scenario
 from powervm_sim.sriov.state import (
     BackingDevice,
     SriovAdapter,
     SriovPort,
     Vnic,
-    adapters_from_scenario,
     relabel_port,
     snapshot,
     state_from_dict,

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""SR-IOV XML: the ManagedSystem's SRIOVAdapters fragment and vNIC entries/feeds.
+"""SR-IOV XML: the ManagedSystem's SRIOVAdapters fragment and the vNIC content.
 
 Element names, order and attributes follow pypowervm's captures
 ``sys_with_sriov.txt`` and ``vnic_feed.txt``.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
+from powervm_sim.atom import UOM_NS
 from powervm_sim.sriov.state import (
     BackingDevice,
     SriovAdapter,
@@ -28,7 +29,6 @@ from powervm_sim.sriov.state import (
     units_to_api,
 )
 
-_UOM_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/'
 _META = '<Metadata>\n<Atom/>\n</Metadata>\n'
 _CAPS = ('Clear Logical Port Stat', 'Clear Physical Port Stat', 'IEEE8021Q_Priority',
          'Mac Vlan ACL Restriction', 'Pvid')
@@ -183,10 +183,9 @@ def _render_backing_device(bd: BackingDevice, base_url: str, sys_uuid: str,
         '</VirtualNICSRIOVBackingDevice>\n'])
 
 
-def render_vnic_entry(vnic: Vnic, *, base_url: str, sys_uuid: str, drc_prefix: str,
-                      link_up: dict[tuple[int, int], bool], etag: str,
-                      published: str) -> str:
-    """One ``<entry>`` for a vNIC; ``link_up`` maps (adapter id, port id) -> state."""
+def render_vnic(vnic: Vnic, *, base_url: str, sys_uuid: str, drc_prefix: str,
+                link_up: dict[tuple[int, int], bool]) -> str:
+    """The VirtualNICDedicated element; ``link_up`` maps (adapter id, port id) -> state."""
     states = [link_up.get((b.sriov_adapter_id, b.port_id), False)
               for b in vnic.backing_devices]
     # The active device: the best-priority (lowest number) operational one.
@@ -197,8 +196,8 @@ def render_vnic_entry(vnic: Vnic, *, base_url: str, sys_uuid: str, drc_prefix: s
                   for i, b in enumerate(vnic.backing_devices))
     cap = vnic.backing_devices[active if active is not None else 0].capacity
     body = ''.join([
-        f'<VirtualNICDedicated:VirtualNICDedicated xmlns:VirtualNICDedicated="{_UOM_NS}" '
-        f'xmlns="{_UOM_NS}" xmlns:ns2="http://www.w3.org/XML/1998/namespace/k2" '
+        f'<VirtualNICDedicated:VirtualNICDedicated xmlns:VirtualNICDedicated="{UOM_NS}" '
+        f'xmlns="{UOM_NS}" xmlns:ns2="http://www.w3.org/XML/1998/namespace/k2" '
         'schemaVersion="V1_4_0">\n',
         f'<Metadata>\n<Atom>\n<AtomID>{vnic.uuid}</AtomID>\n'
         f'<AtomCreated>{vnic.created_ms}</AtomCreated>\n</Atom>\n</Metadata>\n',
@@ -221,22 +220,4 @@ def render_vnic_entry(vnic: Vnic, *, base_url: str, sys_uuid: str, drc_prefix: s
         '<VirtualNICBackingDeviceChoice>\n', bds, '</VirtualNICBackingDeviceChoice>\n',
         '</AssociatedBackingDevices>\n',
         '</VirtualNICDedicated:VirtualNICDedicated>\n'])
-    href = base_url + vnic_path(vnic.lpar_uuid, vnic.uuid)
-    return ''.join([
-        '<entry>\n', f'<id>{vnic.uuid}</id>\n', '<title>VirtualNICDedicated</title>\n',
-        f'<published>{published}</published>\n',
-        f'<link rel="SELF" href={quoteattr(href)}/>\n',
-        '<author>\n<name>IBM Power Systems Management Console</name>\n</author>\n',
-        f'<etag:etag xmlns:etag="{_UOM_NS}" xmlns="{_UOM_NS}">{etag}</etag:etag>\n',
-        '<content type="application/vnd.ibm.powervm.uom+xml; type=VirtualNICDedicated">\n',
-        body, '</content>\n', '</entry>\n'])
-
-
-_ATOM_NS = ('xmlns="http://www.w3.org/2005/Atom" '
-            'xmlns:ns2="http://a9.com/-/spec/opensearch/1.1/" '
-            'xmlns:ns3="http://www.w3.org/1999/xhtml"')
-
-
-def wrap_entry(entry: str) -> str:
-    """A stand-alone entry document (adds the Atom namespaces to ``<entry>``)."""
-    return entry.replace('<entry>', f'<entry {_ATOM_NS}>', 1)
+    return body

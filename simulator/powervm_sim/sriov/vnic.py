@@ -23,106 +23,18 @@ import time
 import uuid as uuidlib
 from typing import Any
 
-from lxml import etree
-
-from powervm_sim import payloads
-from powervm_sim.errors import http_error, published_now
-from powervm_sim.model import RestRequest, RestResponse, sim_uuid
+from powervm_sim import atom, rest
+from powervm_sim.errors import http_error
+from powervm_sim.model import sim_uuid
+from powervm_sim.rest import RestRequest, RestResponse
 from powervm_sim.sriov import render
 from powervm_sim.sriov.state import FULL, BackingDevice, Vnic, find_port
+from powervm_sim.sriov.vnic_request import VnicRefused, parse_vnic_request
 
 MAX_BACKING_DEVICES = 6  # vNIC failover: at most 6 backing devices
 _MAC_RE = re.compile(r'^[0-9A-F]{12}$')
 _ACTIVE_VIOS_STATES = ('running', 'open firmware')
 _ACTIVE_RMC = ('active', 'busy')
-
-
-class VnicRefused(Exception):
-    """A create request the platform refuses; ``status`` is the HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-# ---- parsing -----------------------------------------------------------------
-def _local(tag: Any) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ''
-
-
-def _child(el: Any, name: str) -> Any:
-    return next((c for c in el if _local(c.tag) == name), None)
-
-
-def _text(el: Any, name: str) -> str | None:
-    c = _child(el, name)
-    return None if c is None or c.text is None else c.text.strip()
-
-
-def _int(el: Any, name: str, where: str) -> int | None:
-    val = _text(el, name)
-    if val is None:
-        return None
-    try:
-        return int(val)
-    except ValueError:
-        raise VnicRefused(400, f'{where} {name} {val!r} is not an integer') from None
-
-
-def _percent(el: Any, name: str, where: str) -> int | None:
-    val = _text(el, name)
-    if val is None:
-        return None
-    m = re.fullmatch(r'(\d+(?:\.\d+)?)%?', val)
-    if not m or float(m.group(1)) > 100:
-        raise VnicRefused(400, f'{where} {name} {val!r} is not a percentage 0-100%')
-    return round(float(m.group(1)) * 100)
-
-
-def parse_vnic_request(body: bytes) -> dict:
-    """Fields of a VirtualNICDedicated create body; VnicRefused(400) if malformed."""
-    try:
-        root = etree.fromstring(body, parser=etree.XMLParser(resolve_entities=False,
-                                                              no_network=True))
-    except (etree.XMLSyntaxError, ValueError) as e:
-        raise VnicRefused(400, f'request body is not valid XML: {e}') from None
-    if _local(root.tag) != 'VirtualNICDedicated':
-        raise VnicRefused(400, f'expected a VirtualNICDedicated, got {_local(root.tag)!r}')
-    details = _child(root, 'Details')
-    req: dict[str, Any] = {
-        'slot': _int(root, 'VirtualSlotNumber', 'VirtualNICDedicated'),
-        'pvid': 0, 'mac': None, 'allowed_vlans': 'ALL', 'allowed_macs': 'ALL',
-        'auto_failback': True, 'backing': []}
-    if details is not None:
-        pvid = _int(details, 'PortVLANID', 'Details')
-        req['pvid'] = 0 if pvid is None else pvid
-        mac = _text(details, 'MACAddress')
-        req['mac'] = mac.replace(':', '').upper() if mac else None
-        req['allowed_vlans'] = _text(details, 'AllowedVLANIDs') or 'ALL'
-        req['allowed_macs'] = _text(details, 'AllowedOperatingSystemMACAddresses') or 'ALL'
-        req['auto_failback'] = (_text(details, 'AutoFailBack') or 'true').lower() == 'true'
-    backs = _child(root, 'AssociatedBackingDevices')
-    for bd in backs.iter() if backs is not None else []:
-        if _local(bd.tag) != 'VirtualNICSRIOVBackingDevice':
-            continue
-        where = f'backing device {len(req["backing"]) + 1}'
-        vios = _child(bd, 'AssociatedVirtualIOServer')
-        href = vios.get('href', '') if vios is not None else ''
-        m = re.search(r'/VirtualIOServer/([0-9A-Fa-f-]{36})', href)
-        if not m:
-            raise VnicRefused(400, f'{where}: AssociatedVirtualIOServer href {href!r} '
-                                   'does not name a VirtualIOServer')
-        said = _int(bd, 'RelatedSRIOVAdapterID', where)
-        pid = _int(bd, 'RelatedSRIOVPhysicalPortID', where)
-        if said is None or pid is None:
-            raise VnicRefused(400, f'{where}: RelatedSRIOVAdapterID and '
-                                   'RelatedSRIOVPhysicalPortID are required')
-        req['backing'].append({
-            'vios_uuid': m.group(1), 'sriov_adapter_id': said, 'port_id': pid,
-            'capacity': _percent(bd, 'CurrentCapacityPercentage', where),
-            'max_capacity': _percent(bd, 'MaxCapacityPercentage', where),
-            'failover_priority': _int(bd, 'FailOverPriority', where)})
-    return req
 
 
 # ---- rules -------------------------------------------------------------------
@@ -227,17 +139,18 @@ def _drc_prefix(state: Any) -> str:
     return f'U{s.machine_type}.{s.model}.{s.serial}'
 
 
-def _entry(host: Any, req: RestRequest, vnic: Vnic) -> str:
+def _entry(host: Any, req: RestRequest, vnic: Vnic, standalone: bool = False) -> str:
     link = {(a.sriov_adapter_id, p.port_id): p.link_up
             for a in host.state.sriov_adapters for p in a.ports}
-    return render.render_vnic_entry(
-        vnic, base_url=req.base_url, sys_uuid=host.sys_uuid,
-        drc_prefix=_drc_prefix(host.state), link_up=link,
-        etag=host.state.etag(vnic.uuid), published=published_now())
+    content = render.render_vnic(vnic, base_url=req.base, sys_uuid=host.sys_uuid,
+                                 drc_prefix=_drc_prefix(host.state), link_up=link)
+    return atom.entry('VirtualNICDedicated', vnic.uuid, content,
+                      self_href=req.base + render.vnic_path(vnic.lpar_uuid, vnic.uuid),
+                      etag=host.state.etag(vnic.uuid), standalone=standalone)
 
 
 def _xml_response(status: int, body: str, etag: str | None) -> RestResponse:
-    headers = {'content-type': 'application/atom+xml'}
+    headers = {'content-type': atom.CONTENT_TYPE}
     if etag is not None:
         headers['etag'] = etag
     return RestResponse(status=status, headers=headers, body=body.encode('utf-8'))
@@ -266,14 +179,15 @@ def handle_vnic(host: Any, req: RestRequest, lpar_uuid: str,
         method = req.method.upper()
         if method == 'GET':
             if vnic is not None:
-                return _xml_response(200, render.wrap_entry(_entry(host, req, vnic)),
+                return _xml_response(200, _entry(host, req, vnic, standalone=True),
                                      state.etag(vnic.uuid))
             mine = [v for v in state.vnics if v.lpar_uuid == lpar.uuid]
             if not mine:
                 return RestResponse(status=204, headers={}, body=b'')
             feed_id = sim_uuid('vnic-feed', lpar.uuid)
-            body = payloads.feed(req.base_url + render.vnic_path(lpar.uuid), req.base_url,
-                                 host.sys_uuid, [_entry(host, req, v) for v in mine])
+            body = rest.feed_document(req.base, host.sys_uuid,
+                                      req.base + render.vnic_path(lpar.uuid),
+                                      [_entry(host, req, v) for v in mine])
             return _xml_response(200, body, state.etag(feed_id))
         if method == 'PUT' and vnic is None:
             return _create(host, req, lpar)
@@ -290,7 +204,7 @@ def _create(host: Any, req: RestRequest, lpar: Any) -> RestResponse:
         return http_error(e.status, req.path, str(e))
     state.vnics.append(vnic)
     _committed(host, lpar, vnic, +1, 'ADD_URI')
-    return _xml_response(200, render.wrap_entry(_entry(host, req, vnic)),
+    return _xml_response(200, _entry(host, req, vnic, standalone=True),
                          state.etag(vnic.uuid))
 
 
@@ -316,7 +230,7 @@ def _delete(host: Any, req: RestRequest, lpar: Any, vnic: Vnic) -> RestResponse:
     return RestResponse(status=204, headers={}, body=b'')
 
 
-# ---- helpers for SIM-CORE ------------------------------------------------------
+# ---- helpers for the partition family ------------------------------------------------------
 def release_partition_vnics(state: Any, lpar_uuid: str) -> list[Vnic]:
     """Drop a deleted partition's vNICs, freeing their capacity and VFs."""
     gone = [v for v in state.vnics if v.lpar_uuid.upper() == lpar_uuid.upper()]

@@ -23,6 +23,7 @@ from pypowervm.wrappers import managed_system as ms
 from pypowervm.wrappers import network as pnet
 from pypowervm.wrappers import virtual_io_server as pvios
 
+from powervm_sim.network import rules
 from powervm_sim.resources import RestRequest, SimHost
 from tests.unit.simulator.fake_session import BASE, adapter_for
 
@@ -148,13 +149,12 @@ def test_rule_vlan_range_and_primary_pvid(host):
 
 
 def test_rule_vlan_on_one_bridge_per_vswitch():
-    from powervm_sim import model
     host = SimHost.load('two-bridges', None)
     b1, b2 = host.state.bridges
     b2.seas[0].trunks[0].vswitch_id = 0
     for t in b2.seas[0].trunks:
         t.vswitch_id = 0
-    err = model.check_bridge(b2, host.state.bridges)
+    err = rules.check_bridge(b2, host.state.bridges)
     assert err and 'VLAN 1' in err
 
 

@@ -45,6 +45,8 @@ def test_large_is_generated():
     ({'vioses': [{'name': 'vios1', 'id': 'x'}]}, 'vioses[0].id'),
     ({'partitions': [{'name': 'a', 'type': 'Windows'}]}, 'partitions[0].type'),
     ({'partitions': [{'name': 'a', 'cnas': [{'pvid': 2, 'mac': 'zz'}]}]}, 'cnas[0].mac'),
+    ({'partitions': [{'name': 'a', 'cnas': [{'pvid': 2, 'trunk_pri': 16}]}]},
+     'partitions[0].cnas[0].trunk_pri: 16'),
     ({'generate': {'count': 0}}, 'generate.count'),
     ({'bogus': 1}, 'bogus'),
 ])
@@ -52,6 +54,13 @@ def test_validation_errors_name_the_field(patch, field):
     with pytest.raises(ScenarioError) as e:
         build_state({**BASE, **patch})
     assert field in str(e.value)
+
+
+def test_a_client_partition_may_own_a_trunk_adapter():
+    st = build_state({**BASE, 'partitions': [{'name': 'novalink', 'mgmt': True, 'cnas': [
+        {'pvid': 100, 'vlans': [53, 54, 55], 'vswitch': 0, 'trunk_pri': 1}]}]})
+    [cna] = st.partitions[0].cnas
+    assert (cna.pvid, cna.vlans, cna.vswitch_id, cna.trunk_pri) == (100, [53, 54, 55], 0, 1)
 
 
 def test_unknown_scenario_name():

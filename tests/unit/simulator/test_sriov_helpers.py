@@ -17,7 +17,8 @@ from __future__ import annotations
 import threading
 
 from powervm_sim import sriov
-from powervm_sim.model import HostState, Partition, RestRequest, System
+from powervm_sim.model import HostState, Partition, System
+from powervm_sim.rest import RestRequest
 
 SYS_UUID = '1cab7366-6b73-342c-9f43-ddfeb9f8edd3'
 VIOS1 = '3E3F9BFC-C4EE-439E-B70A-1D369213ED83'

@@ -1,0 +1,34 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Sphinx configuration of the release notes (reno; tox -e releasenotes)."""
+
+project = 'networking-powervm Release Notes'
+copyright = 'OpenStack Foundation and the networking-powervm authors'
+release = ''
+version = ''
+
+extensions = [
+    'reno.sphinxext',
+    'openstackdocstheme',
+]
+openstackdocs_repo_name = 'openstack/networking-powervm'
+openstackdocs_bug_project = 'networking-powervm'
+openstackdocs_bug_tag = ''
+openstackdocs_auto_name = False
+
+source_suffix = {'.rst': 'restructuredtext'}
+master_doc = 'index'
+exclude_patterns = ['_build']
+pygments_style = 'native'
+html_theme = 'openstackdocs'
+html_static_path = ['_static']
