@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from networking_powervm.agent.base import RPC_CHUNK
+from networking_powervm.agent.neutron_rpc import RPC_CHUNK
 from networking_powervm.common import constants as const
 
 SCAN_WORKERS = 8  # as the agent's heal scan (sea/agent.py SCAN_WORKERS)

@@ -66,8 +66,9 @@ def read_host(adapter: pvm_adpt.Adapter,
     all_cnas = [cna for _, cna in client] + vios_cnas
 
     bridges = []
+    sea_trunks = sea_vlans.sea_trunk_locations(nbs)
     for nb in nbs:
-        in_use = sea_vlans.vlans_of_adapters(all_cnas, nb.vswitch_id)
+        in_use = sea_vlans.vlans_of_adapters(all_cnas, nb.vswitch_id, sea_trunks)
         lgs = [model.LoadGroup(int(lg.pvid), sorted({int(v) for ta in lg.trunk_adapters
                                                      for v in ta.tagged_vlans}))
                for lg in nb.load_grps]
