@@ -69,6 +69,7 @@ def read_host(adapter: pvm_adpt.Adapter,
     # of the bridges' own SEA trunk adapters.
     sea_trunks = sea_vlans.sea_trunk_locations(nbs)
     bridges = []
+    sea_trunks = sea_vlans.sea_trunk_locations(nbs)
     for nb in nbs:
         in_use = sea_vlans.vlans_of_adapters(all_cnas, nb.vswitch_id, sea_trunks)
         lgs = [model.LoadGroup(int(lg.pvid), sorted({int(v) for ta in lg.trunk_adapters
