@@ -232,9 +232,9 @@ class PVMAgentBase:
         drain() waits up to exception_interval for a request, then also returns
         the plugs waiting for Neutron: they are retried at that pace.
         """
-        interval = self.conf.AGENT.exception_interval
         backoff = self._backoff('Provisioning')
         while not self.stopped:
+            interval = self.conf.AGENT.exception_interval  # mutable: read each pass
             batch = self.queue.drain(timeout=interval)
             if not batch or self.stopped:
                 continue
@@ -287,9 +287,9 @@ class PVMAgentBase:
             self.report_state()
 
     def _heal_loop(self) -> None:
-        interval = self.conf.AGENT.heal_and_optimize_interval
         backoff = self._backoff('Heal and optimize')
         while not self.stopped:
+            interval = self.conf.AGENT.heal_and_optimize_interval  # mutable: read each pass
             self._heal_now.clear()
             started = time.monotonic()
             try:

@@ -139,7 +139,7 @@ def validate(conf: cfg.ConfigOpts) -> None:
                 getattr(conf[group], name)
             except cfg.Error as exc:
                 reason = str(exc).rpartition('is not valid: ')[2] or str(exc)
-                raise InvalidOption(f"Invalid [{group}] {name} = "
+                raise InvalidOption(f"Invalid [{group.lower()}] {name} = "
                                     f"{_raw_value(conf, group, name)}: {reason}") from None
     agent = conf[AGENT_GROUP]
     if agent.report_interval is not None and agent.report_interval < 0:
@@ -162,17 +162,19 @@ def _check_capacity(conf: cfg.ConfigOpts, capacity: float | None) -> None:
 
 
 def _invalid(conf: cfg.ConfigOpts, name: str, value: Any, reason: str) -> None:
-    raise InvalidOption(f"Invalid [{AGENT_GROUP}] {name} = "
+    raise InvalidOption(f"Invalid [{AGENT_GROUP.lower()}] {name} = "
                         f"{_shown(conf, AGENT_GROUP, name, value)}: {reason}")
 
 
 def _raw_value(conf: cfg.ConfigOpts, group: str, name: str) -> Any:
     """The option's text as written in the config files (best effort, for messages)."""
-    try:
-        value, _loc = conf._namespace._get_file_value([(group, name)])
+    for section in (group, group.lower()):  # files may spell [AGENT] or [agent]
+        try:
+            value, _loc = conf._namespace._get_file_value([(section, name)])
+        except Exception:
+            continue
         return value[-1] if isinstance(value, list) and value else value
-    except Exception:
-        return '<unknown>'
+    return '<unknown>'
 
 
 def _shown(conf: cfg.ConfigOpts, group: str, name: str, value: Any) -> str:

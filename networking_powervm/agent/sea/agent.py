@@ -62,7 +62,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
         try:
             self.mappings = sea_map.parse_bridge_mappings(conf.AGENT.bridge_mappings)
         except sea_map.MappingError as exc:
-            raise base.AgentError(f"[AGENT] bridge_mappings: {exc}") from None
+            raise base.AgentError(f"[agent] bridge_mappings: {exc}") from None
         super().__init__(conf, adapter, clock)
         self.bridges: dict[str, sea_map.ResolvedBridge] = {}
         self.net_bridges: list[Any] = []  # the host's NetBridge wrappers, last read
@@ -75,7 +75,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
         try:
             self.resolve_bridges()
         except sea_map.MappingError as exc:
-            raise base.AgentError(f"[AGENT] bridge_mappings: {exc}") from None
+            raise base.AgentError(f"[agent] bridge_mappings: {exc}") from None
         for physnet, bridge in sorted(self.bridges.items()):
             LOG.info("Bridge mapping: physical network %s -> SEA %s (Network Bridge %s)",
                      physnet, bridge.sea_dev, bridge.nb_uuid)
@@ -200,7 +200,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
         try:
             self.resolve_bridges()
         except sea_map.MappingError as exc:
-            LOG.error("Cannot resolve [AGENT] bridge_mappings (keeping %s): %s",
+            LOG.error("Cannot resolve [agent] bridge_mappings (keeping %s): %s",
                       sorted(self.bridges), exc)
 
     # ------------------------------------------------------- provisioning

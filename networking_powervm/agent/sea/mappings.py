@@ -89,7 +89,7 @@ def resolve_bridges(mappings: list[BridgeMapping], net_bridges: list[Any],
         if len(net_bridges) > 1:
             names = sorted(_describe(nb, vios_names) for nb in net_bridges)
             raise MappingError(f"{len(net_bridges)} Network Bridges on this host "
-                               f"({', '.join(names)}) and [AGENT] bridge_mappings is empty: "
+                               f"({', '.join(names)}) and [agent] bridge_mappings is empty: "
                                f"map each physical network to a SEA")
         nb = net_bridges[0]
         return {pvm_const.DEFAULT_PHYSNET: ResolvedBridge(pvm_const.DEFAULT_PHYSNET, nb.uuid,

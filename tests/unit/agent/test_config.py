@@ -30,13 +30,13 @@ def conf_from(tmp_path, text):
 
 
 @pytest.mark.parametrize('section, line, reason', [
-    ('AGENT', 'heal_and_optimize_interval = 0', 'Should be greater than or equal to 1'),
-    ('AGENT', 'heal_and_optimize_interval = -5', 'Should be greater than or equal to 1'),
-    ('AGENT', 'heal_and_optimize_interval = often', 'often'),
-    ('AGENT', 'exception_interval = 0', 'Should be greater than or equal to 1'),
-    ('AGENT', 'automated_powervm_vlan_cleanup = perhaps', 'perhaps'),
-    ('AGENT', 'report_interval = -1', 'must be 0 (no heartbeat) or more'),
-    ('AGENT', 'report_interval = soon', 'soon'),
+    ('agent', 'heal_and_optimize_interval = 0', 'Should be greater than or equal to 1'),
+    ('agent', 'heal_and_optimize_interval = -5', 'Should be greater than or equal to 1'),
+    ('agent', 'heal_and_optimize_interval = often', 'often'),
+    ('agent', 'exception_interval = 0', 'Should be greater than or equal to 1'),
+    ('agent', 'automated_powervm_vlan_cleanup = perhaps', 'perhaps'),
+    ('agent', 'report_interval = -1', 'must be 0 (no heartbeat) or more'),
+    ('agent', 'report_interval = soon', 'soon'),
     ('powervm', 'timeout = 0', 'Should be greater than or equal to 1'),
     ('powervm', 'port = 99999', '99999'),
     ('powervm', 'protocol = ftp', 'ftp'),

@@ -36,6 +36,6 @@ def test_bad_interval_exits_1_naming_the_option(tmp_path, line):
     proc = subprocess.run(CMD + ['--config-file', str(conf)], capture_output=True, text=True,
                           timeout=120, env=dict(os.environ, PYTHONWARNINGS='ignore'))
     assert proc.returncode == 1, proc.stderr
-    assert f'networking-powervm-sea-agent: cannot start: Invalid [AGENT] {line}: ' \
+    assert f'networking-powervm-sea-agent: cannot start: Invalid [agent] {line}: ' \
         in proc.stderr
     assert 'Traceback' not in proc.stderr

@@ -132,7 +132,7 @@ def test_out_of_range_values_from_file_refused(tmp_path, line):
     conf = conf_from_file(tmp_path, f'[AGENT]\n{line}\n')
     with pytest.raises(pvm_config.InvalidOption) as err:
         pvm_config.validate(conf)
-    assert f'Invalid [AGENT] {line}: ' in str(err.value)
+    assert f'Invalid [agent] {line}: ' in str(err.value)
 
 
 @pytest.mark.parametrize('line, shown, reason', [
@@ -148,7 +148,7 @@ def test_values_oslo_lets_through_refused_naming_the_text(tmp_path, line, shown,
     conf = conf_from_file(tmp_path, f'[AGENT]\n{line}\n')
     with pytest.raises(pvm_config.InvalidOption) as err:
         pvm_config.validate(conf)
-    assert f'Invalid [AGENT] {shown}: {reason}' in str(err.value)
+    assert f'Invalid [agent] {shown}: {reason}' in str(err.value)
 
 
 def test_trailing_zero_within_four_decimals_accepted(tmp_path):

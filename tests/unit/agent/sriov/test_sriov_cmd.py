@@ -36,14 +36,14 @@ def conf_file(tmp_path, text):
 def test_capacity_with_too_many_decimals(tmp_path):
     proc = run('--config-file', conf_file(tmp_path, '[AGENT]\nvnic_vf_capacity = 0.12345\n'))
     assert proc.returncode == 1, proc.stderr
-    assert ('networking-powervm-sriov-agent: cannot start: Invalid [AGENT] vnic_vf_capacity = '
+    assert ('networking-powervm-sriov-agent: cannot start: Invalid [agent] vnic_vf_capacity = '
             '0.12345: at most 4 decimal places') in proc.stderr
 
 
 def test_out_of_range_redundancy(tmp_path):
     proc = run('--config-file', conf_file(tmp_path, '[AGENT]\nvnic_required_vfs = 0\n'))
     assert proc.returncode == 1, proc.stderr
-    assert ('networking-powervm-sriov-agent: cannot start: Invalid [AGENT] vnic_required_vfs = '
+    assert ('networking-powervm-sriov-agent: cannot start: Invalid [agent] vnic_required_vfs = '
             '0: Should be greater than or equal to 1') in proc.stderr
     assert 'Traceback' not in proc.stderr
 
@@ -52,7 +52,7 @@ def test_nan_capacity(tmp_path):
     # oslo.config's min/max check lets NaN through; the agent must not report it.
     proc = run('--config-file', conf_file(tmp_path, '[AGENT]\nvnic_vf_capacity = nan\n'))
     assert proc.returncode == 1, proc.stderr
-    assert ('networking-powervm-sriov-agent: cannot start: Invalid [AGENT] vnic_vf_capacity = '
+    assert ('networking-powervm-sriov-agent: cannot start: Invalid [agent] vnic_vf_capacity = '
             'nan: not a number') in proc.stderr
     assert 'Traceback' not in proc.stderr
 
