@@ -36,6 +36,7 @@ from powervm_testbed.neutron_stack import (
     StackError,
 )
 from powervm_testbed.services import ServicesError
+from tests.e2e.sea_fixtures import NO_PERIODIC_HEAL, SEA_TIMINGS, SeaEnv, sea_environment
 
 _E2E_DIR = Path(__file__).parent
 _started: list[NeutronStack] = []
@@ -90,6 +91,65 @@ def agent_reporter(neutron_stack: NeutronStack) -> Iterator[AgentStateReporter]:
         yield reporter
     finally:
         reporter.close()
+
+
+# ---- SEA scenarios: a simulator + SEA agent each, on the session's stack
+def _record(name: str, env: SeaEnv) -> None:
+    SEA_TIMINGS[name] = dict(env.timings)
+
+
+@pytest.fixture(scope='module')
+def single_env(neutron_stack: NeutronStack,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaEnv]:
+    """`single` scenario simulator + SEA agent shared by the module's single-host tests."""
+    with sea_environment(neutron_stack, tmp_path_factory.mktemp('sea-single'),
+                         'single') as env:
+        _record('single', env)
+        yield env
+
+
+@pytest.fixture
+def redundant_env(neutron_stack: NeutronStack,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaEnv]:
+    """`redundant` scenario (failover SEA pair = one bridge) + its own agent."""
+    with sea_environment(neutron_stack, tmp_path_factory.mktemp('sea-redundant'),
+                         'redundant') as env:
+        _record('redundant', env)
+        yield env
+
+
+@pytest.fixture
+def two_bridges_env(neutron_stack: NeutronStack,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaEnv]:
+    """`two-bridges` scenario (physnet1 -> ent8/vios1, physnet2 -> ent9/vios2) + its agent."""
+    with sea_environment(neutron_stack, tmp_path_factory.mktemp('sea-two-bridges'),
+                         'two-bridges') as env:
+        _record('two-bridges', env)
+        yield env
+
+
+@pytest.fixture
+def throwaway_env(neutron_stack: NeutronStack,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaEnv]:
+    """A `single` simulator + agent a test may stop (e.g. the SIGTERM test)."""
+    with sea_environment(neutron_stack, tmp_path_factory.mktemp('sea-throwaway'),
+                         'single') as env:
+        _record('throwaway', env)
+        yield env
+
+
+@pytest.fixture
+def resync_env(neutron_stack: NeutronStack,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaEnv]:
+    """A `single` simulator + agent whose periodic heal never comes during a test.
+
+    Only start-up and a full resync heal it; debug logging on (every request logged).
+    """
+    with sea_environment(neutron_stack, tmp_path_factory.mktemp('sea-resync'), 'single',
+                         default_opts={'debug': True},
+                         heal_and_optimize_interval=NO_PERIODIC_HEAL) as env:
+        _record('resync', env)
+        yield env
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

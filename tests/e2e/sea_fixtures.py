@@ -48,6 +48,10 @@ SIM_PASSWORD = 'e2e-sim-password'
 HEAL_INTERVAL = 10  # [AGENT] heal_and_optimize_interval of the agents under test
 # Generous: a cleanup/heal happens within HEAL_INTERVAL (+ a busy CI box).
 HEAL_WAIT = 6 * HEAL_INTERVAL
+# heal_and_optimize_interval longer than any test.
+NO_PERIODIC_HEAL = 3600
+# Set-up timings of the SEA environments, printed at the end of the SEA e2e tests.
+SEA_TIMINGS: dict[str, dict[str, float]] = {}
 WAIT = 60  # event-driven provisioning, port status changes
 
 # bridge_mappings of each scenario (see simulator/scenarios/*.yaml).

@@ -28,8 +28,14 @@ import psutil
 import pytest
 
 from powervm_testbed.neutron_stack import NeutronStack
-from tests.e2e.conftest_sea import NO_PERIODIC_HEAL
-from tests.e2e.sea_fixtures import SeaEnv, create_lpar, plug, sea_environment, wait_until
+from tests.e2e.sea_fixtures import (
+    NO_PERIODIC_HEAL,
+    SeaEnv,
+    create_lpar,
+    plug,
+    sea_environment,
+    wait_until,
+)
 
 # neutron-lib's BackingOffClient, on a MessagingTimeout.
 BACKOFF_WAIT = 'Waiting for'

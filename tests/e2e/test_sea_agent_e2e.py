@@ -31,17 +31,8 @@ from networking_powervm.common import constants as const
 from powervm_testbed.neutron_stack import NeutronStack
 from powervm_vif import events as vif_events
 from powervm_vif import sea_vif
-from tests.e2e import conftest_sea as _fx
 from tests.e2e import sea_fixtures as sf
-from tests.e2e.sea_fixtures import SeaEnv
-
-# The fixtures of conftest_sea (pytest finds fixtures by module attribute).
-single_env = _fx.single_env
-redundant_env = _fx.redundant_env
-two_bridges_env = _fx.two_bridges_env
-throwaway_env = _fx.throwaway_env
-resync_env = _fx.resync_env
-TIMINGS = _fx.TIMINGS
+from tests.e2e.sea_fixtures import SEA_TIMINGS, SeaEnv
 
 # VLANs the tests put on bridges behind the agent's back; networks never use them.
 LEGACY_VLAN = 2000        # legacy-db's CNA (single/redundant scenarios)
@@ -61,7 +52,7 @@ def seg(net: dict[str, Any]) -> int:
 
 
 def _timed(name: str, t0: float) -> None:
-    TIMINGS.setdefault('tests', {})[name] = round(time.monotonic() - t0, 1)
+    SEA_TIMINGS.setdefault('tests', {})[name] = round(time.monotonic() - t0, 1)
 
 
 # ------------------------------------------------------------------ single
@@ -447,18 +438,18 @@ def test_sigterm_stops_agent_cleanly(throwaway_env: SeaEnv) -> None:
     env.agent.signal(signal.SIGTERM)
     code = env.agent.wait_exit(timeout=10)
     took = time.monotonic() - t0
-    TIMINGS.setdefault('tests', {})['sigterm_exit_s'] = round(took, 1)
+    SEA_TIMINGS.setdefault('tests', {})['sigterm_exit_s'] = round(took, 1)
     assert code == 0, env.agent.log_tail()
     assert 'Traceback' not in env.agent.log_text().split('Stopping')[-1], env.agent.log_tail()
 
 
 class _TimingsSummary:
-    """Late-registered plugin: prints TIMINGS in the terminal summary (after capture ends)."""
+    """Late-registered plugin: prints SEA_TIMINGS in the terminal summary (after capture ends)."""
 
     @staticmethod
     def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-        if TIMINGS:
-            terminalreporter.write_line(f'sea agent e2e timings (s): {TIMINGS}')
+        if SEA_TIMINGS:
+            terminalreporter.write_line(f'sea agent e2e timings (s): {SEA_TIMINGS}')
 
 
 @pytest.fixture(scope='module', autouse=True)

@@ -30,14 +30,8 @@ from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from networking_powervm.common import constants as pvm_const
 from powervm_vif import sea_vif
-from tests.e2e import conftest_sea as _fx
 from tests.e2e import sea_fixtures as sf
 from tests.e2e.sea_fixtures import SeaEnv
-
-# The fixtures of conftest_sea (pytest finds fixtures by module attribute).
-single_env = _fx.single_env
-throwaway_env = _fx.throwaway_env
-resync_env = _fx.resync_env
 
 HEAL_DONE = 'Heal and optimize done'
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from networking_powervm.common import constants as const
 from powervm_testbed.neutron_stack import NeutronStack, write_ini
-from tests.e2e.conftest_sea import NO_PERIODIC_HEAL
 from tests.e2e.sea_fixtures import (
+    NO_PERIODIC_HEAL,
     create_lpar,
     plug,
     random_mac,
