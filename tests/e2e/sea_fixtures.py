@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pypowervm import adapter as pvm_adapter
+from pypowervm import exceptions as pvm_exc
 from pypowervm import util as pvm_util
 from pypowervm.helpers import vios_busy as pvm_busy
 from pypowervm.tasks import cna as pvm_cna
@@ -148,11 +149,21 @@ def remove_vlan(adapter: pvm_adapter.Adapter, host_uuid: str, vlan: int,
 
 def add_primary_vlan(adapter: pvm_adapter.Adapter, host_uuid: str, vlan: int,
                      sea_dev: str = 'ent8') -> None:
-    """Tag ``vlan`` on the primary trunk adapter (primary load group) of every SEA."""
-    nb = bridge_of(adapter, host_uuid, sea_dev)
-    for sea in nb.seas:
-        sea.primary_adpt.tagged_vlans.append(vlan)
-    nb.update()
+    """Tag ``vlan`` on the primary trunk adapter (primary load group) of every SEA.
+
+    The agent may write the bridge meanwhile (its cleanup): on 412, read it again
+    and retry, as any client of the REST API must.
+    """
+    for attempt in range(5):
+        nb = bridge_of(adapter, host_uuid, sea_dev)
+        for sea in nb.seas:
+            sea.primary_adpt.tagged_vlans.append(vlan)
+        try:
+            nb.update()
+            return
+        except pvm_exc.HttpError as exc:
+            if exc.response is None or exc.response.status != 412 or attempt == 4:
+                raise
 
 
 # ---------------------------------------------------------------- compute side
