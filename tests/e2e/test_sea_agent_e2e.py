@@ -418,7 +418,7 @@ def test_several_bridges_without_mapping_stop_startup(
         two_bridges_env: SeaEnv, neutron_stack: NeutronStack) -> None:
     result = sf.run_agent_to_exit(neutron_stack, two_bridges_env.sim, '')
     assert result.code == 1, result.output
-    assert ('2 Network Bridges on this host (ent8@vios1, ent9@vios2) and [AGENT] '
+    assert ('2 Network Bridges on this host (ent8@vios1, ent9@vios2) and [agent] '
             'bridge_mappings is empty') in result.output, result.output
     assert 'Traceback' not in result.output + result.log
 
