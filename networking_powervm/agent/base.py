@@ -52,6 +52,8 @@ LOG = logging.getLogger(__name__)
 
 # Longest wait (seconds) between retries of a job that keeps failing.
 BACKOFF_CAP = 60
+# Seconds a stop waits, in all, for the RPC connection, the event poll and the threads.
+SHUTDOWN_TIMEOUT = 3
 
 
 class AgentError(Exception):
@@ -309,15 +311,20 @@ class PVMAgentBase:
         self._event_listener.subscribe(self._event_handler)
 
     def _shutdown(self) -> None:
+        """Close the RPC connection and the event subscription, join the threads.
+
+        Bounded by SHUTDOWN_TIMEOUT in all: a stop answers within seconds even
+        when Neutron or the REST API does not.
+        """
+        deadline = time.monotonic() + SHUTDOWN_TIMEOUT
         if self._event_listener is not None and self._event_handler is not None:
-            try:
-                self._event_listener.unsubscribe(self._event_handler)
-            except Exception:
-                LOG.debug("Event listener unsubscribe failed", exc_info=True)
+            listener, handler = self._event_listener, self._event_handler
+            workers.bounded('REST event unsubscribe', lambda: listener.unsubscribe(handler),
+                            deadline - time.monotonic())
         if self.connection is not None:
-            try:
-                self.connection.close()
-            except Exception:
-                LOG.debug("RPC connection close failed", exc_info=True)
-        self.workers.join()
+            workers.bounded('RPC connection close', self.connection.close,
+                            deadline - time.monotonic())
+        left = self.workers.join(max(0.0, deadline - time.monotonic()))
+        if left:
+            LOG.info("Not waiting for thread(s) %s", ', '.join(left))
         LOG.info("%s stopped", self.AGENT_TYPE)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,8 @@ from networking_powervm.common import logtext
 
 LOG = logging.getLogger(__name__)
 
-# Seconds stop() waits for each thread to end.
+# Seconds join() waits, in all, for the threads to end: they are daemons, and
+# one stuck in a REST or RPC call must not hold the process (SIGINT, SIGTERM).
 JOIN_TIMEOUT = 2
 
 
@@ -84,11 +86,38 @@ class Workers:
         """Wake every wait(); thread- and signal-safe."""
         self._stop_event.set()
 
-    def join(self) -> None:
-        """Wait a little for every thread but the caller's to end."""
+    def join(self, timeout: float = JOIN_TIMEOUT) -> list[str]:
+        """Wait up to ``timeout`` seconds in all for every thread but the caller's to end.
+
+        Returns the names of the threads still running.
+        """
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread is not threading.current_thread():
-                thread.join(timeout=JOIN_TIMEOUT)
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        return [t.name for t in self._threads
+                if t.is_alive() and t is not threading.current_thread()]
+
+
+def bounded(what: str, call: Callable[[], Any], timeout: float) -> bool:
+    """Run ``call`` in a daemon thread and wait up to ``timeout`` seconds for it.
+
+    For shutdown steps that may block on the network (closing the RPC
+    connection, ending the REST event poll). False (logged) if it did not end.
+    """
+    def _run() -> None:
+        try:
+            call()
+        except Exception:
+            LOG.debug("%s failed", what, exc_info=True)
+
+    thread = threading.Thread(target=_run, name=what, daemon=True)
+    thread.start()
+    thread.join(max(0.0, timeout))
+    if thread.is_alive():
+        LOG.warning("%s did not end within %.1f seconds; not waiting for it", what, timeout)
+        return False
+    return True
 
 
 class Backoff:

@@ -160,8 +160,8 @@ def test_sigint_stops_within_seconds_without_a_traceback(env: SeaEnv) -> None:
     env.agent.signal(signal.SIGINT)
     code = env.agent.wait_exit(timeout=10)
     assert code == 0, env.agent.log_tail()
-    # 9.6 s seen on a loaded 2-core box (threads joined, event long-poll ended); see report
-    assert time.monotonic() - t0 < 10
+    # The stop is bounded by base.SHUTDOWN_TIMEOUT (3 s) whatever the threads are doing.
+    assert time.monotonic() - t0 < 5
     log = env.agent.log_text()
     assert 'SIGINT received' in log
     text = log.split('SIGINT received')[-1] + _out(env)[out_before:]

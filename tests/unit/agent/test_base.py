@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
+import time
 from unittest import mock
 
 import pytest
@@ -177,6 +179,28 @@ def test_run_starts_everything_and_stop_ends_it(conf, rpc):
     rpc.consumers.return_value.close.assert_called_once_with()
     assert rpc.consumers.call_args[0][2] == [['port', 'update']]
     rpc.state.report_state.assert_called()
+
+
+def test_stop_returns_within_the_shutdown_budget_when_rpc_close_and_a_thread_hang(
+        conf, rpc, monkeypatch):
+    monkeypatch.setattr(base, 'SHUTDOWN_TIMEOUT', 0.5)
+    release = threading.Event()
+    rpc.consumers.return_value.close.side_effect = lambda: release.wait(30)
+
+    class Stuck(Agent):
+        def start_workers(self):
+            self.start_thread('scan', lambda: release.wait(30))  # a REST call that hangs
+
+        def heal(self):
+            self.stop()
+
+    a = Stuck(conf, adapter=mock.MagicMock())
+    t0 = time.monotonic()
+    try:
+        a.run()
+        assert time.monotonic() - t0 < 2.0
+    finally:
+        release.set()
 
 
 def test_sigterm_ends_run(conf, rpc):

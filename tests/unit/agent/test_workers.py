@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from networking_powervm.agent import workers
 
@@ -91,3 +92,38 @@ def test_backoff_says_nothing_when_nothing_failed(caplog):
     caplog.set_level(logging.INFO)
     workers.Backoff('Provisioning', base=1, cap=5).succeeded()
     assert caplog.text == ''
+
+
+def test_join_waits_at_most_its_timeout_in_all_and_names_the_stuck_threads():
+    pool = workers.Workers(restart_delay=0.01)
+    release = threading.Event()
+    for name in ('heal', 'provision', 'heartbeat'):
+        pool.start(name, lambda: release.wait(30))  # stuck in a "REST call"
+    pool.stop()
+    t0 = time.monotonic()
+    left = pool.join(timeout=0.3)
+    assert time.monotonic() - t0 < 1.0  # one budget for all, not 0.3 s per thread
+    assert sorted(left) == ['heal', 'heartbeat', 'provision']
+    release.set()
+    assert pool.join(timeout=5) == []
+
+
+def test_bounded_gives_up_on_a_call_that_blocks_and_says_so(caplog):
+    release = threading.Event()
+    t0 = time.monotonic()
+    assert workers.bounded('RPC connection close', lambda: release.wait(30), 0.2) is False
+    assert time.monotonic() - t0 < 1.0
+    assert 'RPC connection close did not end within 0.2 seconds' in caplog.text
+    release.set()
+    assert workers.bounded('REST event unsubscribe', lambda: None, 1) is True
+
+
+def test_bounded_logs_a_failing_call_at_debug_only(caplog):
+    caplog.set_level(logging.DEBUG)
+
+    def fail():
+        raise OSError('connection reset')
+
+    assert workers.bounded('RPC connection close', fail, 1) is True
+    assert [r.levelno for r in caplog.records if 'close failed' in r.getMessage()] == [
+        logging.DEBUG]
