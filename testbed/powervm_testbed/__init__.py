@@ -10,4 +10,4 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A real Neutron (API + RPC server) on MariaDB/PostgreSQL and RabbitMQ for demos and e2e tests."""
+"""A real Neutron (API + RPC server) on MariaDB and RabbitMQ for demos and e2e tests."""

@@ -188,32 +188,20 @@ def _owner_pid(name: str) -> int | None:
 
 
 class _Database:
-    """Create/drop one database on the MariaDB or PostgreSQL server."""
+    """Create/drop one database on the MariaDB server (see services: MariaDB only)."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self) -> None:
         from sqlalchemy.engine import make_url
 
-        self.kind = db
-        self.server_url = make_url(services.db_server_url(db))
-
-    def _connect(self) -> Any:
-        url = self.server_url
-        if self.kind == 'mysql':
-            import pymysql
-
-            return pymysql.connect(host=url.host, port=url.port or services.MYSQL_PORT,
-                                   user=url.username or 'root', password=url.password or '',
-                                   autocommit=True, connect_timeout=5)
-        import psycopg2
-
-        conn = psycopg2.connect(host=url.host, port=url.port or services.PG_PORT,
-                                user=url.username or 'postgres', password=url.password or '',
-                                dbname='postgres', connect_timeout=5)
-        conn.autocommit = True
-        return conn
+        self.server_url = make_url(services.db_server_url())
 
     def _execute(self, *statements: str) -> list[tuple[Any, ...]]:
-        conn = self._connect()
+        import pymysql
+
+        url = self.server_url
+        conn = pymysql.connect(host=url.host, port=url.port or services.MYSQL_PORT,
+                               user=url.username or 'root', password=url.password or '',
+                               autocommit=True, connect_timeout=5)
         try:
             cur = conn.cursor()
             rows: list[tuple[Any, ...]] = []
@@ -225,30 +213,18 @@ class _Database:
             conn.close()
 
     def names(self) -> list[str]:
-        if self.kind == 'mysql':
-            rows = self._execute(f"SHOW DATABASES LIKE '{NAME_PREFIX}%'")
-        else:
-            rows = self._execute(
-                f"SELECT datname FROM pg_database WHERE datname LIKE '{NAME_PREFIX}%'")
-        return [r[0] for r in rows]
+        return [r[0] for r in self._execute(f"SHOW DATABASES LIKE '{NAME_PREFIX}%'")]
 
     def create(self, name: str) -> None:
-        if self.kind == 'mysql':
-            self._execute(f'DROP DATABASE IF EXISTS {name}',
-                          f'CREATE DATABASE {name} CHARACTER SET utf8')
-        else:
-            self._execute(f'DROP DATABASE IF EXISTS {name}',
-                          f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0")
+        self._execute(f'DROP DATABASE IF EXISTS {name}',
+                      f'CREATE DATABASE {name} CHARACTER SET utf8')
 
     def drop(self, name: str) -> None:
-        if self.kind == 'mysql':
-            self._execute(f'DROP DATABASE IF EXISTS {name}')
-        else:
-            self._execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
+        self._execute(f'DROP DATABASE IF EXISTS {name}')
 
     def url(self, name: str) -> str:
         base = self.server_url.render_as_string(hide_password=False)
-        return f'{base}/{name}' + ('?charset=utf8' if self.kind == 'mysql' else '')
+        return f'{base}/{name}?charset=utf8'
 
 
 # Checks of roles only: a rule reference ("rule:...") in an override is resolved
@@ -277,7 +253,7 @@ class NeutronStack:
     ``keystone`` (None with ``auth='noauth'``).
     """
 
-    def __init__(self, workdir: Path | str, *, db: str = 'mysql',
+    def __init__(self, workdir: Path | str, *,
                  mechanism_drivers: str = DEFAULT_MECHANISM_DRIVERS,
                  agent_down_time: int = 20, debug: bool = False,
                  api_port: int | None = None, start_timeout: float = 240,
@@ -285,7 +261,6 @@ class NeutronStack:
         if auth not in AUTH_STRATEGIES:
             raise StackError(f'unknown auth {auth!r}; use one of {", ".join(AUTH_STRATEGIES)}')
         self.workdir = Path(workdir).resolve()
-        self.db = db
         self.auth = auth
         self.api_workers = api_workers
         self.mechanism_drivers = mechanism_drivers
@@ -310,10 +285,10 @@ class NeutronStack:
         self.keystone: Keystone | None = None
         if auth == 'keystone':
             self.keystone = Keystone(self.workdir / 'keystone', free_port(),
-                                     _Database(db).url(f'{self.name}_ks'), debug=debug,
+                                     _Database().url(f'{self.name}_ks'), debug=debug,
                                      timeout=start_timeout)
         self.timings: dict[str, float] = {}
-        self._database = _Database(db)
+        self._database = _Database()
         self._db_created = False
         self._ks_db_created = False
         self._token: str | None = None
@@ -335,7 +310,7 @@ class NeutronStack:
         """Set up services, config, schema and processes; return when the API and RPC serve."""
         t0 = time.monotonic()
         try:
-            services.ensure_services(self.db)
+            services.ensure_services()
             self._cleanup_stale()
             self._create_vhost()
             self._database.create(self.name)
@@ -787,7 +762,6 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest='command', required=True)
     up = sub.add_parser('up', help='start a Neutron stack and stay in the foreground')
     up.add_argument('--workdir', required=True, type=Path)
-    up.add_argument('--db', choices=sorted(services.DB_SERVER_URLS), default='mysql')
     up.add_argument('--mechanism-drivers', default=DEFAULT_MECHANISM_DRIVERS)
     up.add_argument('--agent-down-time', type=int, default=20)
     up.add_argument('--port', type=int, default=None, help='API port (default: a free one)')
@@ -799,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stack = NeutronStack(args.workdir, db=args.db, mechanism_drivers=args.mechanism_drivers,
+    stack = NeutronStack(args.workdir, mechanism_drivers=args.mechanism_drivers,
                          agent_down_time=args.agent_down_time, debug=args.debug,
                          api_port=args.port, auth=args.auth)
     try:

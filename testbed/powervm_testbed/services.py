@@ -10,18 +10,20 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Make sure the services a real Neutron needs are up: MariaDB (or PostgreSQL) and RabbitMQ.
+"""Make sure the services a real Neutron needs are up: MariaDB and RabbitMQ.
 
 Fast and idempotent when everything already runs. If a service is installed but
 stopped it is started; if it is missing and we are root with apt-get it is
 installed first. Otherwise :class:`ServicesError` says what is missing and how
-to get it. CLI: ``python -m powervm_testbed.services [--db mysql|postgresql]``.
+to get it. CLI: ``python -m powervm_testbed.services``.
+
+MariaDB only: neutron 29.0.0's own schema migrations fail on PostgreSQL
+(``syntax error at or near "CONVERT"``).
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import shutil
 import socket
@@ -32,16 +34,12 @@ from collections.abc import Callable
 
 HOST = '127.0.0.1'
 MYSQL_PORT = 3306
-PG_PORT = 5432
 AMQP_PORT = 5672
 RABBIT_USER = 'guest'
 RABBIT_PASSWORD = 'guest'
 
-# Server URL (no database name) per backend; NPVM_DB_URL overrides it.
-DB_SERVER_URLS = {
-    'mysql': f'mysql+pymysql://root@{HOST}:{MYSQL_PORT}',
-    'postgresql': f'postgresql+psycopg2://postgres@{HOST}:{PG_PORT}',
-}
+# The MariaDB server's URL (no database name); NPVM_DB_URL overrides it.
+DB_SERVER_URL = f'mysql+pymysql://root@{HOST}:{MYSQL_PORT}'
 
 
 class ServicesError(RuntimeError):
@@ -52,11 +50,9 @@ def _log(msg: str) -> None:
     print(f'services: {msg}', file=sys.stderr, flush=True)
 
 
-def db_server_url(db: str = 'mysql') -> str:
-    """SQLAlchemy URL of the database server (without a database name)."""
-    if db not in DB_SERVER_URLS:
-        raise ServicesError(f'unknown database backend {db!r}; use one of {sorted(DB_SERVER_URLS)}')
-    return os.environ.get('NPVM_DB_URL', DB_SERVER_URLS[db]).rstrip('/')
+def db_server_url() -> str:
+    """SQLAlchemy URL of the MariaDB server (without a database name)."""
+    return os.environ.get('NPVM_DB_URL', DB_SERVER_URL).rstrip('/')
 
 
 def safe_url(url: str) -> str:
@@ -66,12 +62,12 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _db_endpoint(db: str, default_port: int) -> tuple[str, int]:
+def _db_endpoint() -> tuple[str, int]:
     from sqlalchemy.engine import make_url
 
-    url = make_url(db_server_url(db))
+    url = make_url(db_server_url())
     host = url.host or HOST
-    return ('127.0.0.1' if host == 'localhost' else host), url.port or default_port
+    return ('127.0.0.1' if host == 'localhost' else host), url.port or MYSQL_PORT
 
 
 def port_open(port: int, host: str = HOST, timeout: float = 0.5) -> bool:
@@ -126,7 +122,7 @@ def _mysql_login_error() -> str | None:
     import pymysql
     from sqlalchemy.engine import make_url
 
-    url = make_url(db_server_url('mysql'))
+    url = make_url(db_server_url())
     try:
         conn = pymysql.connect(host=url.host or HOST, port=url.port or MYSQL_PORT,
                                user=url.username or 'root', password=url.password or '',
@@ -174,7 +170,7 @@ def _allow_root_tcp_login() -> None:
 def ensure_mysql(timeout: float = 90) -> None:
     """MariaDB listening on 127.0.0.1:3306 and accepting the configured login."""
     installed_now = False
-    host, port = _db_endpoint('mysql', MYSQL_PORT)
+    host, port = _db_endpoint()
     if (host, port) != (HOST, MYSQL_PORT) and not port_open(port, host):
         raise ServicesError(f'nothing listens on {host}:{port} (from NPVM_DB_URL); '
                             'start that database server or unset NPVM_DB_URL')
@@ -203,60 +199,11 @@ def ensure_mysql(timeout: float = 90) -> None:
         _allow_root_tcp_login()
         error = _mysql_login_error()
     if error:
-        login = safe_url(db_server_url('mysql'))
+        login = safe_url(db_server_url())
         raise ServicesError(
             f'MariaDB runs on {HOST}:{MYSQL_PORT} but login as {login!r} '
             f'fails: {error}. Set NPVM_DB_URL=mysql+pymysql://USER:PASSWORD@{HOST}:{MYSQL_PORT} '
             'for a user allowed to create and drop databases')
-
-
-# --------------------------------------------------------------------------- PostgreSQL
-
-def _pg_login_error() -> str | None:
-    try:
-        import psycopg2
-    except ImportError:
-        return ('the Python driver psycopg2 is missing: '
-                '`.venv/bin/pip install psycopg2-binary`')
-    from sqlalchemy.engine import make_url
-
-    url = make_url(db_server_url('postgresql'))
-    try:
-        conn = psycopg2.connect(host=url.host or HOST, port=url.port or PG_PORT,
-                                user=url.username or 'postgres', password=url.password or '',
-                                dbname='postgres', connect_timeout=3)
-    except psycopg2.Error as exc:
-        return str(exc).strip()
-    conn.close()
-    return None
-
-
-def ensure_postgresql(timeout: float = 90) -> None:
-    """PostgreSQL listening on 127.0.0.1:5432 and accepting the configured login."""
-    host, port = _db_endpoint('postgresql', PG_PORT)
-    if (host, port) != (HOST, PG_PORT) and not port_open(port, host):
-        raise ServicesError(f'nothing listens on {host}:{port} (from NPVM_DB_URL); '
-                            'start that database server or unset NPVM_DB_URL')
-    if not port_open(PG_PORT):
-        clusters = glob.glob('/etc/postgresql/*/main')
-        if not clusters:
-            if not _can_apt():
-                raise ServicesError(
-                    'PostgreSQL is not installed and not running on 127.0.0.1:5432. Install it '
-                    '(as root: `apt-get install -y postgresql`) or run `sudo tools/services '
-                    '--db postgresql`')
-            _apt_install('postgresql')
-            clusters = glob.glob('/etc/postgresql/*/main')
-        if not port_open(PG_PORT):
-            if os.geteuid() != 0 or not clusters or not shutil.which('pg_ctlcluster'):
-                raise ServicesError('PostgreSQL is installed but not running on 127.0.0.1:5432; '
-                                    'start it (as root: `pg_ctlcluster <version> main start`)')
-            version = sorted(clusters)[-1].split('/')[-2]
-            _run(['pg_ctlcluster', version, 'main', 'start'])
-        wait_until(lambda: port_open(PG_PORT), timeout, f'PostgreSQL on {HOST}:{PG_PORT}')
-    error = _pg_login_error()
-    if error:
-        raise ServicesError(f'PostgreSQL on {HOST}:{PG_PORT}: {error}')
 
 
 # --------------------------------------------------------------------------- RabbitMQ
@@ -309,23 +256,22 @@ def ensure_rabbitmq(timeout: float = 120) -> None:
                             'add /usr/sbin to PATH or install rabbitmq-server')
 
 
-def ensure_services(db: str = 'mysql') -> None:
-    """Make the database backend ``db`` and RabbitMQ reachable or raise ServicesError."""
-    {'mysql': ensure_mysql, 'postgresql': ensure_postgresql}.get(db, lambda: db_server_url(db))()
+def ensure_services() -> None:
+    """Make MariaDB and RabbitMQ reachable or raise ServicesError."""
+    ensure_mysql()
     ensure_rabbitmq()
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: exit 0 when the services are up, 1 with the reason otherwise."""
     parser = argparse.ArgumentParser(prog='tools/services', description=__doc__.split('\n')[0])
-    parser.add_argument('--db', choices=sorted(DB_SERVER_URLS), default='mysql')
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     try:
-        ensure_services(args.db)
+        ensure_services()
     except ServicesError as exc:
         print(f'services: ERROR: {exc}', file=sys.stderr)
         return 1
-    print(f'services: {args.db} ({safe_url(db_server_url(args.db))}) and RabbitMQ '
+    print(f'services: MariaDB ({safe_url(db_server_url())}) and RabbitMQ '
           f'(amqp://{HOST}:{AMQP_PORT}) are up')
     return 0
 

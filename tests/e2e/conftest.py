@@ -13,7 +13,6 @@
 """e2e fixtures: one real stack (Keystone, Neutron API + RPC server, MariaDB, RabbitMQ) per session.
 
 Environment knobs: ``NPVM_E2E_AUTH`` (keystone | noauth, default keystone),
-``NPVM_E2E_DB`` (mysql | postgresql, default mysql),
 ``NPVM_E2E_MECHANISM_DRIVERS`` (default ``pvm_sea,pvm_sriov``), ``NPVM_E2E_DEBUG=1``.
 Missing services make the ``neutron_stack`` fixture fail with what to install.
 """
@@ -54,7 +53,6 @@ def neutron_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NeutronS
     """A started NeutronStack shared by the whole session (stopped and dropped at the end)."""
     stack = NeutronStack(
         tmp_path_factory.mktemp('neutron-stack'),
-        db=os.environ.get('NPVM_E2E_DB', 'mysql'),
         mechanism_drivers=os.environ.get('NPVM_E2E_MECHANISM_DRIVERS',
                                          DEFAULT_MECHANISM_DRIVERS),
         debug=os.environ.get('NPVM_E2E_DEBUG') == '1',
@@ -159,7 +157,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         keystone = (f'keystone prepare {t.get("keystone_prepare", 0):.1f}s, ready '
                     f'{t.get("keystone_ready", 0):.1f}s, ' if stack.keystone else '')
         terminalreporter.write_line(
-            f'neutron stack ({stack.db}, auth {stack.auth}): start {t.get("total", 0):.1f}s '
+            f'neutron stack (MariaDB, auth {stack.auth}): start {t.get("total", 0):.1f}s '
             f'(migrate {t.get("migrate", 0):.1f}s, {keystone}processes '
             f'{t.get("processes", 0):.1f}s), {t.get("memory_mib", 0):.0f} MiB (all processes), '
             f'stop {t.get("stop", 0):.1f}s; logs in {stack.log_dir}')
