@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from networking_powervm.agent.neutron_rpc import RPC_CHUNK
+from networking_powervm.agent.neutron_rpc import chunked
 from networking_powervm.common import constants as const
 
 SCAN_WORKERS = 8  # as the agent's heal scan (sea/scan.py SCAN_WORKERS)
@@ -65,6 +65,11 @@ class NeutronFloor:
         lib_rpc.TRANSPORT.conf.register_opts(service_conf.RPC_EXTRA_OPTS)
         self.rpc = agent_rpc.PluginApi(topics.PLUGIN)
         self.calls: Counter[str] = Counter()
+        self._count_lock = threading.Lock()  # chunks are sent from several threads
+
+    def _count(self, method: str) -> None:
+        with self._count_lock:
+            self.calls[method] += 1
 
     @staticmethod
     def _ctx() -> Any:
@@ -77,20 +82,20 @@ class NeutronFloor:
         return f'{const.AGENT_BINARY_SEA}-{host}'
 
     def details(self, macs: list[str], host: str) -> list[dict]:
-        """get_devices_details_list in the agent's chunks."""
-        out: list[dict] = []
-        for start in range(0, len(macs), RPC_CHUNK):
-            self.calls['get_devices_details_list'] += 1
-            out += self.rpc.get_devices_details_list(
-                self._ctx(), macs[start:start + RPC_CHUNK], self._agent_id(host), host) or []
-        return out
+        """get_devices_details_list in the agent's chunks (as many in flight as the agent)."""
+        def call(chunk: list[str]) -> list[dict]:
+            self._count('get_devices_details_list')
+            return self.rpc.get_devices_details_list(
+                self._ctx(), chunk, self._agent_id(host), host) or []
+        answers, _failed = chunked(macs, call, 'get_devices_details_list')
+        return [det for answer in answers for det in answer]
 
     def up(self, macs: list[str], host: str) -> None:
         """update_device_list (devices up) in the agent's chunks."""
-        for start in range(0, len(macs), RPC_CHUNK):
-            self.calls['update_device_list'] += 1
-            self.rpc.update_device_list(self._ctx(), macs[start:start + RPC_CHUNK], [],
-                                        self._agent_id(host), host)
+        def call(chunk: list[str]) -> None:
+            self._count('update_device_list')
+            self.rpc.update_device_list(self._ctx(), chunk, [], self._agent_id(host), host)
+        chunked(macs, call, 'update_device_list')
 
     def bound(self, host: str) -> list[dict]:
         """get_ports_by_vnic_type_and_host (what a heal asks first)."""

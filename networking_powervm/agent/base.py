@@ -54,6 +54,10 @@ LOG = logging.getLogger(__name__)
 BACKOFF_CAP = 60
 # Seconds a stop waits, in all, for the RPC connection, the event poll and the threads.
 SHUTDOWN_TIMEOUT = 3
+# A burst of plug events is provisioned in one pass: once a request is queued, the
+# provision thread waits until none came for PLUG_SETTLE s (at most PLUG_SETTLE_MAX s).
+PLUG_SETTLE = 0.1
+PLUG_SETTLE_MAX = 0.5
 
 
 class AgentError(Exception):
@@ -237,7 +241,8 @@ class PVMAgentBase:
         backoff = self._backoff('Provisioning')
         while not self.stopped:
             interval = self.conf.AGENT.exception_interval  # mutable: read each pass
-            batch = self.queue.drain(timeout=interval)
+            batch = self.queue.drain(timeout=interval, settle=PLUG_SETTLE,
+                                     settle_max=PLUG_SETTLE_MAX)
             if not batch or self.stopped:
                 continue
             macs = {r.mac for r in batch}

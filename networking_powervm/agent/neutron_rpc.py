@@ -12,13 +12,18 @@
 
 """The agents' side of Neutron's RPC: port details and status, bound ports, port_update.
 
-ML2 accepts MACs as device ids. Calls are chunked so that one RPC never
-carries more than RPC_CHUNK devices.
+ML2 accepts MACs as device ids. Device calls are chunked (RPC_CHUNK devices per
+call) and up to RPC_PARALLEL chunks are in flight at once, so that a server with
+several RPC workers serves a large batch in parallel. A chunk that fails (an RPC
+timeout, say) costs only its own devices: they are returned as failed, and the
+caller retries them; only when every chunk fails is the error raised.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from typing import Any, TypeVar
 
 from oslo_log import log as logging
 from oslo_messaging import Target
@@ -28,7 +33,40 @@ from networking_powervm.common import logtext, vif_event
 LOG = logging.getLogger(__name__)
 
 # Devices per get_devices_details_list / update_device_list call.
-RPC_CHUNK = 100
+RPC_CHUNK = 25
+# Chunks of one batch in flight at once.
+RPC_PARALLEL = 4
+
+T = TypeVar('T')
+
+
+def chunked(items: Sequence[str], call: Callable[[list[str]], T],
+            what: str) -> tuple[list[T], list[str]]:
+    """Run ``call`` on each RPC_CHUNK-sized chunk, RPC_PARALLEL at a time.
+
+    Returns (results of the chunks that answered, in order; items of the chunks
+    that failed). Raises the first error if every chunk failed.
+    """
+    chunks = [list(items[i:i + RPC_CHUNK]) for i in range(0, len(items), RPC_CHUNK)]
+    if len(chunks) <= 1:
+        return ([call(chunks[0])] if chunks else []), []
+    results: list[T] = []
+    failed: list[str] = []
+    errors: list[BaseException] = []
+    with futures.ThreadPoolExecutor(max_workers=min(RPC_PARALLEL, len(chunks)),
+                                    thread_name_prefix='rpc') as pool:
+        for chunk, fut in [(c, pool.submit(call, c)) for c in chunks]:
+            try:
+                results.append(fut.result())
+            except Exception as exc:
+                failed.extend(chunk)
+                errors.append(exc)
+    if errors and not results:
+        raise errors[0]
+    if errors:
+        LOG.error("%s failed for %d of %d device(s) (they are retried): %s", what,
+                  len(failed), len(items), logtext.error_text(errors[0]))
+    return results, failed
 
 
 def mac_of(entry: dict) -> str | None:
@@ -50,25 +88,28 @@ class NeutronPorts:
         self.agent_id = agent_id
         self.host = host
 
-    def details(self, macs: list[str]) -> list[dict]:
-        """Neutron's details of the ports with these MACs (unknown ones lack 'port_id')."""
-        details: list[dict] = []
-        macs = list(macs)
-        for start in range(0, len(macs), RPC_CHUNK):
-            details.extend(self.plugin_rpc.get_devices_details_list(
-                self.context, macs[start:start + RPC_CHUNK], self.agent_id, self.host) or [])
-        return details
+    def details(self, macs: list[str]) -> tuple[list[dict], list[str]]:
+        """(Neutron's details of the ports with these MACs, MACs whose chunk failed).
 
-    def details_by_mac(self, macs: list[str]) -> dict[str, dict]:
-        """{MAC: details} of the ports Neutron knows among ``macs``."""
+        Unknown ports' entries lack 'port_id'.
+        """
+        answers, failed = chunked(list(macs), lambda chunk: self.plugin_rpc.
+                                  get_devices_details_list(self.context, chunk,
+                                                           self.agent_id, self.host),
+                                  'get_devices_details_list')
+        return [det for answer in answers for det in answer or []], failed
+
+    def details_by_mac(self, macs: list[str]) -> tuple[dict[str, dict], list[str]]:
+        """({MAC: details} of the ports Neutron knows among ``macs``, MACs not asked)."""
         found: dict[str, dict] = {}
-        for det in self.details(macs):
+        details, failed = self.details(macs)
+        for det in details:
             if not det.get('port_id'):
                 continue
             mac = mac_of(det)
             if mac is not None:
                 found[mac] = det
-        return found
+        return found, failed
 
     def bound_ports(self, vnic_type: str) -> dict[str, dict]:
         """{MAC: port dict} of the ports of ``vnic_type`` bound to this host (one RPC)."""
@@ -86,16 +127,25 @@ class NeutronPorts:
         return self.plugin_rpc.get_network_details(self.context, network_id, self.agent_id,
                                                    self.host) or {}
 
-    def update(self, up: list[str], down: list[str]) -> None:
-        """Mark ports ACTIVE (``up``) and DOWN (``down``); failures are logged."""
-        up, down = list(up), list(down)
-        for start in range(0, max(len(up), len(down)), RPC_CHUNK):
+    def update(self, up: list[str], down: list[str]) -> list[str]:
+        """Mark ports ACTIVE (``up``) and DOWN (``down``); returns the MACs whose chunk failed.
+
+        Devices Neutron itself could not update are logged (they are not retried:
+        the next heal finds them).
+        """
+        wanted = {mac: True for mac in up}
+        wanted.update({mac: False for mac in down})
+
+        def call(chunk: list[str]) -> None:
             result = self.plugin_rpc.update_device_list(
-                self.context, up[start:start + RPC_CHUNK], down[start:start + RPC_CHUNK],
-                self.agent_id, self.host) or {}
-            failed = result.get('failed_devices_up', []) + result.get('failed_devices_down', [])
-            if failed:
-                LOG.warning("Neutron failed to update the status of devices %s", failed)
+                self.context, [m for m in chunk if wanted[m]],
+                [m for m in chunk if not wanted[m]], self.agent_id, self.host) or {}
+            refused = (result.get('failed_devices_up', [])
+                       + result.get('failed_devices_down', []))
+            if refused:
+                LOG.warning("Neutron failed to update the status of devices %s", refused)
+
+        return chunked(list(wanted), call, 'update_device_list')[1]
 
 
 class RpcCallbacks:

@@ -69,6 +69,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
         self.guard = sea_vlans.VlanGuard()
         self._devices: set[str] = set()
         self._dev_lock = threading.Lock()
+        self._bridge_locks: dict[str, threading.Lock] = {}
 
     # ------------------------------------------------------------- hooks
     def setup(self) -> None:
@@ -107,17 +108,23 @@ class SharedEthernetAgent(base.PVMAgentBase):
                   healthy: Plugs = ()) -> prov.Outcome:
         """Unplugs marked down; plugs: Neutron details, VLANs on bridges, marked up.
 
-        ``healthy`` ports (a heal's, status already right) get their VLANs
-        ensured in the same bridge updates, but Neutron is not told again.
+        Each bridge's ports are marked up as soon as that bridge is updated, not
+        after every bridge. ``healthy`` ports (a heal's, status already right)
+        get their VLANs ensured in the same bridge updates, but Neutron is not
+        told again.
         """
         outcome = prov.Outcome()
         quiet = {port.mac for _req, port in healthy}
+        heal_since = {r.mac: r.created_at for r in batch if r.origin is prov.Origin.HEAL}
         self._mark_unplugged(batch, outcome)
         plugs = self._lookup_ports([r for r in batch if r.action == prov.PLUG], outcome)
         by_bridge = self._group_by_bridge([*plugs, *healthy], outcome, quiet)
-        self._ensure_vlans(by_bridge, outcome, quiet)
-        self._report(outcome, {r.mac: r.created_at for r in batch
-                               if r.origin is prov.Origin.HEAL})
+        self._report(outcome, heal_since, plugs)
+        for nb_uuid, bridge_plugs in by_bridge.items():
+            part = prov.Outcome()
+            self._ensure_vlans(nb_uuid, bridge_plugs, part, quiet)
+            self._report(part, heal_since, bridge_plugs)
+            outcome.merge(part)
         return outcome
 
     def heal(self) -> None:
@@ -159,7 +166,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
             if down:
                 LOG.info("Heal: %d port(s) bound here have no adapter on the host any more; "
                          "marking them down: %s", len(down), down)
-                self.neutron.update([], down)
+                down = sorted(set(down) - set(self.neutron.update([], down)))
         with self._dev_lock:
             self._devices.difference_update(down)
         return self.provision(requests, healthy)
@@ -206,12 +213,14 @@ class SharedEthernetAgent(base.PVMAgentBase):
     # ------------------------------------------------------- provisioning
     def _mark_unplugged(self, batch: list[prov.ProvisionRequest],
                         outcome: prov.Outcome) -> None:
-        unplugs = sorted({r.mac for r in batch if r.action == prov.UNPLUG})
+        requests = [r for r in batch if r.action == prov.UNPLUG]
+        unplugs = sorted({r.mac for r in requests})
         if unplugs:
             with self.provision_lock:
-                self.neutron.update([], unplugs)
+                failed = set(self.neutron.update([], unplugs))
+            outcome.failed.extend(r for r in requests if r.mac in failed)
             with self._dev_lock:
-                self._devices.difference_update(unplugs)
+                self._devices.difference_update(set(unplugs) - failed)
 
     def _lookup_ports(self, plugs: list[prov.ProvisionRequest],
                       outcome: prov.Outcome) -> Plugs:
@@ -221,17 +230,19 @@ class SharedEthernetAgent(base.PVMAgentBase):
                      or not self.superseded(r.mac, r.created_at)]
             if not plugs:
                 return []
-            known = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
+            known, failed = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
         found: Plugs = []
         for req in plugs:
             det = known.get(req.mac)
-            if det is None or 'network_type' not in det:
+            if req.mac in failed:
+                outcome.failed.append(req)
+            elif det is None or 'network_type' not in det:
                 outcome.waiting.append(req)
-                continue
-            try:
-                found.append((req, sea_ports.SeaPort.from_details(req.mac, det)))
-            except sea_ports.UnusablePort as exc:
-                LOG.error("Cannot provision the port with MAC %s: %s", req.mac, exc)
+            else:
+                try:
+                    found.append((req, sea_ports.SeaPort.from_details(req.mac, det)))
+                except sea_ports.UnusablePort as exc:
+                    LOG.error("Cannot provision the port with MAC %s: %s", req.mac, exc)
         return found
 
     def _group_by_bridge(self, plugs: Plugs, outcome: prov.Outcome,
@@ -251,36 +262,44 @@ class SharedEthernetAgent(base.PVMAgentBase):
                 by_bridge[bridge.nb_uuid].append((req, port))
         return by_bridge
 
-    def _ensure_vlans(self, by_bridge: dict[str, Plugs], outcome: prov.Outcome,
+    def _ensure_vlans(self, nb_uuid: str, plugs: Plugs, outcome: prov.Outcome,
                       quiet: set[str]) -> None:
-        """One ensure_vlans_on_nb per bridge; its ports go up, or are retried on failure."""
-        for nb_uuid, plugs in by_bridge.items():
-            vlans = sorted({port.vlan for _req, port in plugs})
-            self.guard.add(vlans)
-            try:
+        """One ensure_vlans_on_nb; the ports go up, or are retried on failure."""
+        vlans = sorted({port.vlan for _req, port in plugs})
+        self.guard.add(vlans)
+        try:
+            with self.bridge_lock(nb_uuid):
                 pvm_bridger.ensure_vlans_on_nb(self.adapter, self.host_uuid, nb_uuid, vlans)
-            except Exception as exc:
-                LOG.error("Ensuring VLANs %s on Network Bridge %s failed: %s",
-                          vlans, nb_uuid, logtext.error_text(exc))
-                outcome.failed.extend(req for req, _port in plugs)
-                continue
-            for _req, port in plugs:
-                (outcome.unchanged if port.mac in quiet else outcome.up).add(port.mac)
+        except Exception as exc:
+            LOG.error("Ensuring VLANs %s on Network Bridge %s failed: %s",
+                      vlans, nb_uuid, logtext.error_text(exc))
+            outcome.failed.extend(req for req, _port in plugs)
+            return
+        for _req, port in plugs:
+            (outcome.unchanged if port.mac in quiet else outcome.up).add(port.mac)
 
-    def _report(self, outcome: prov.Outcome, heal_since: dict[str, float]) -> None:
+    def bridge_lock(self, nb_uuid: str) -> threading.Lock:
+        """The lock held around every write of a bridge: one write per bridge in flight."""
+        with self._dev_lock:
+            return self._bridge_locks.setdefault(nb_uuid, threading.Lock())
+
+    def _report(self, outcome: prov.Outcome, heal_since: dict[str, float],
+                plugs: Plugs) -> None:
         """Tell Neutron which ports are down (admin) and up; count them as served.
 
         A heal's port (``heal_since``: MAC -> its scan's start) with a newer request
-        is left to that request.
+        is left to that request. Ports Neutron could not be told about are
+        retried (their requests, from ``plugs``, go to ``outcome.failed``).
         """
         with self.provision_lock:
             for mac in [m for m in heal_since if self.superseded(m, heal_since[m])]:
                 outcome.up.discard(mac)
                 outcome.down.discard(mac)
-            if outcome.down:
-                self.neutron.update([], sorted(outcome.down))
-            if outcome.up:
-                self.neutron.update(sorted(outcome.up), [])
+            failed = set(self.neutron.update(sorted(outcome.up), sorted(outcome.down)))
+        if failed:
+            outcome.up -= failed
+            outcome.down -= failed
+            outcome.failed.extend(req for req, port in plugs if port.mac in failed)
         with self._dev_lock:
             self._devices.update(outcome.down | outcome.up | outcome.unchanged)
 
@@ -303,8 +322,9 @@ class SharedEthernetAgent(base.PVMAgentBase):
                 in_use = sea_vlans.vlans_of_adapters(cnas, nb.vswitch_id, sea_trunks)
                 return sea_vlans.removable_vlans(nb, in_use | self.guard.since(gen))
             try:
-                removed[nb_uuid] = sea_vlans.remove_vlans_from_nb(
-                    self.adapter, self.host_uuid, nb_uuid, compute)
+                with self.bridge_lock(nb_uuid):
+                    removed[nb_uuid] = sea_vlans.remove_vlans_from_nb(
+                        self.adapter, self.host_uuid, nb_uuid, compute)
             except Exception as exc:
                 LOG.error("VLAN cleanup of Network Bridge %s failed: %s", nb_uuid,
                           logtext.error_text(exc))

@@ -141,16 +141,21 @@ class SRIOVAgent(base.PVMAgentBase):
 
     def _mark(self, batch: list[prov.ProvisionRequest]) -> prov.Outcome:
         outcome = prov.Outcome()
-        outcome.down = {r.mac for r in batch if r.action == prov.UNPLUG}
-        if outcome.down:
-            self.neutron.update([], sorted(outcome.down))
+        unplugs = [r for r in batch if r.action == prov.UNPLUG]
+        if unplugs:
+            failed = set(self.neutron.update([], sorted({r.mac for r in unplugs})))
+            outcome.down = {r.mac for r in unplugs} - failed
+            outcome.failed.extend(r for r in unplugs if r.mac in failed)
         plugs = [r for r in batch if r.action == prov.PLUG]
         if plugs:
-            known = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
-            outcome.up = {r.mac for r in plugs if r.mac in known}
-            outcome.waiting = [r for r in plugs if r.mac not in known]
-            if outcome.up:
-                self.neutron.update(sorted(outcome.up), [])
+            known, not_asked = self.neutron.details_by_mac(sorted({r.mac for r in plugs}))
+            outcome.failed.extend(r for r in plugs if r.mac in not_asked)
+            outcome.waiting = [r for r in plugs if r.mac not in known
+                               and r.mac not in not_asked]
+            up = {r.mac for r in plugs if r.mac in known}
+            failed = set(self.neutron.update(sorted(up), [])) if up else set()
+            outcome.up = up - failed
+            outcome.failed.extend(r for r in plugs if r.mac in failed)
         return outcome
 
     def heal(self) -> None:

@@ -122,35 +122,82 @@ def test_revived_triggers_full_resync(agent, rpc):
 
 def test_device_helpers(agent, rpc):
     rpc.plugin.get_devices_details_list.return_value = [{'device': 'a'}]
-    assert agent.neutron.details(['a']) == [{'device': 'a'}]
+    assert agent.neutron.details(['a']) == ([{'device': 'a'}], [])
     rpc.plugin.get_devices_details_list.assert_called_once_with(
         agent.context, ['a'], agent.agent_id, 'novalink1')
-    agent.neutron.update(['a', 'b'], [])
-    agent.neutron.update([], ['c'])
+    assert agent.neutron.update(['a', 'b'], []) == []
+    assert agent.neutron.update([], ['c']) == []
+    assert agent.neutron.update(['d'], ['e']) == []
     assert rpc.plugin.update_device_list.call_args_list == [
         mock.call(agent.context, ['a', 'b'], [], agent.agent_id, 'novalink1'),
-        mock.call(agent.context, [], ['c'], agent.agent_id, 'novalink1')]
-    assert agent.neutron.details([]) == []
+        mock.call(agent.context, [], ['c'], agent.agent_id, 'novalink1'),
+        mock.call(agent.context, ['d'], ['e'], agent.agent_id, 'novalink1')]
+    assert agent.neutron.details([]) == ([], [])
+    assert agent.neutron.update([], []) == []
+    assert rpc.plugin.update_device_list.call_count == 3
 
 
 def test_details_by_mac_keeps_known_ports_only(agent, rpc):
     rpc.plugin.get_devices_details_list.return_value = [
         {'device': 'FA:16:3E:00:00:01', 'port_id': 'p1'}, {'device': 'fa:16:3e:00:00:02'},
         {'device': 'bogus', 'port_id': 'p3'}]
-    assert agent.neutron.details_by_mac(['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']) == {
-        'fa:16:3e:00:00:01': {'device': 'FA:16:3E:00:00:01', 'port_id': 'p1'}}
+    assert agent.neutron.details_by_mac(['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02']) == ({
+        'fa:16:3e:00:00:01': {'device': 'FA:16:3E:00:00:01', 'port_id': 'p1'}}, [])
+
+
+def _macs(n):
+    return [f'fa:16:3e:00:{i // 256:02x}:{i % 256:02x}' for i in range(n)]
 
 
 def test_rpc_calls_are_chunked(agent, rpc):
-    macs = [f'fa:16:3e:00:{i // 256:02x}:{i % 256:02x}' for i in range(250)]
+    macs = _macs(60)
     rpc.plugin.get_devices_details_list.side_effect = lambda ctx, devs, aid, host: [
         {'device': d} for d in devs]
-    assert [d['device'] for d in agent.neutron.details(macs)] == macs
+    assert [d['device'] for d in agent.neutron.details(macs)[0]] == macs
     assert [len(c.args[1]) for c in rpc.plugin.get_devices_details_list.call_args_list] == [
-        100, 100, 50]
+        25, 25, 10]
     agent.neutron.update(macs, [])
-    assert [len(c.args[1]) for c in rpc.plugin.update_device_list.call_args_list] == [
-        100, 100, 50]
+    assert sorted(len(c.args[1]) for c in rpc.plugin.update_device_list.call_args_list) == [
+        10, 25, 25]
+
+
+def test_chunks_are_in_flight_together(agent, rpc):
+    # Each chunk waits until a second one is in flight too: sent one after the
+    # other, the first would time out at the barrier and every chunk fail.
+    barrier = threading.Barrier(2, timeout=10)
+
+    def details(ctx, devs, aid, host):
+        barrier.wait()
+        return [{'device': d} for d in devs]
+
+    rpc.plugin.get_devices_details_list.side_effect = details
+    found, failed = agent.neutron.details(_macs(50))
+    assert failed == [] and len(found) == 50
+
+
+def test_a_failed_chunk_costs_only_its_devices(agent, rpc):
+    macs = _macs(60)
+
+    def details(ctx, devs, aid, host):
+        if macs[30] in devs:
+            raise TimeoutError('MessagingTimeout')
+        return [{'device': d, 'port_id': d} for d in devs]
+
+    rpc.plugin.get_devices_details_list.side_effect = details
+    found, failed = agent.neutron.details_by_mac(macs)
+    assert failed == macs[25:50]
+    assert sorted(found) == macs[:25] + macs[50:]
+    rpc.plugin.update_device_list.side_effect = lambda ctx, up, down, aid, host: (
+        (_ for _ in ()).throw(TimeoutError('MessagingTimeout')) if macs[0] in up else {})
+    assert agent.neutron.update(macs, []) == macs[:25]
+
+
+def test_every_chunk_failing_raises(agent, rpc):
+    rpc.plugin.get_devices_details_list.side_effect = TimeoutError('MessagingTimeout')
+    with pytest.raises(TimeoutError):
+        agent.neutron.details(_macs(60))
+    with pytest.raises(TimeoutError):
+        agent.neutron.details(_macs(1))
 
 
 def test_bound_ports_normalises_and_skips_bad_macs(agent, rpc):

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from networking_powervm.agent import provision as prov
@@ -138,6 +140,53 @@ def test_close_wakes_drain():
     q = prov.ProvisionQueue()
     q.close()
     assert q.drain(None) == []
+
+
+def test_drain_lets_a_burst_settle_into_one_batch():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    late = req(prov.PLUG, mac='fa:16:3e:00:00:02')
+    adder = threading.Timer(0.05, q.add, [late])
+    adder.start()
+    # Without a settle the first request would be drained alone; 10 s is never reached
+    # because the burst is over once no request came for the settle period.
+    batch = q.drain(0, settle=0.3, settle_max=10.0)
+    adder.join()
+    assert sorted(r.mac for r in batch) == [MAC, 'fa:16:3e:00:00:02']
+
+
+def test_drain_settle_is_capped_while_requests_keep_coming():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    stop = threading.Event()
+
+    def keep_adding():  # a request every 10 ms for 3 s at least, unless stopped
+        for i in range(300):
+            if stop.wait(0.01):
+                return
+            q.add(req(prov.PLUG, mac=f'fa:16:3e:00:01:{i % 256:02x}'))
+
+    feeder = threading.Thread(target=keep_adding)
+    feeder.start()
+    try:
+        batch = q.drain(0, settle=0.5, settle_max=0.2)
+        still_coming = feeder.is_alive()
+    finally:
+        stop.set()
+        feeder.join()
+    assert batch and still_coming  # the cap, not the end of the burst, ended the wait
+
+
+def test_drain_without_pending_requests_does_not_settle():
+    q = prov.ProvisionQueue()
+    assert q.drain(0, settle=30.0, settle_max=30.0) == []
+
+
+def test_close_ends_a_settle():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    threading.Timer(0.05, q.close).start()
+    assert [r.mac for r in q.drain(0, settle=30.0, settle_max=30.0)] == [MAC]
 
 
 def test_unplug_cancels_a_pending_partitionless_plug():

@@ -123,6 +123,65 @@ def test_plugs_on_one_bridge_make_one_ensure_then_up(env):
     assert env.agent.get_configurations()['devices'] == 4
 
 
+def test_each_bridge_reports_its_ports_up_before_the_next_bridge_is_written(env):
+    nb2 = 'c6a027a8-5c0b-3ac0-8547-b516f5ba6152'
+    env.agent.bridges['physnet2'] = sea_agent.sea_map.ResolvedBridge('physnet2', nb2, 'ent6')
+    a, b = 'fa:16:3e:00:00:01', 'fa:16:3e:00:00:02'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {a: details(a, 100), b: details(b, 200, physnet='physnet2')})
+    outcome = env.agent.provision([plug(a), plug(b)])
+    assert outcome.up == {a, b}
+    calls = [(name, args[2] if name == 'ensure' else args[1])
+             for name, args, _kw in env.order.mock_calls]
+    assert calls == [('ensure', NB_UUID), ('update_device_list', [a]),
+                     ('ensure', nb2), ('update_device_list', [b])]
+
+
+def test_a_failed_details_chunk_retries_only_its_ports(env, monkeypatch):
+    monkeypatch.setattr(sea_agent.base.neutron_rpc, 'RPC_CHUNK', 2)
+    macs = [f'fa:16:3e:00:00:0{i}' for i in range(1, 5)]
+    known = Neutron({m: details(m, 100) for m in macs})
+
+    def answer(ctx, devs, aid, host):
+        if macs[3] in devs:
+            raise TimeoutError('MessagingTimeout')
+        return known(ctx, devs, aid, host)
+
+    env.rpc.plugin.get_devices_details_list.side_effect = answer
+    outcome = env.agent.provision([plug(m) for m in macs])
+    assert outcome.up == set(macs[:2])
+    assert sorted(r.mac for r in outcome.failed) == macs[2:]
+    assert env.rpc.plugin.update_device_list.call_args[0][1] == macs[:2]
+
+
+def test_a_failed_devices_up_retries_only_its_ports(env, monkeypatch):
+    monkeypatch.setattr(sea_agent.base.neutron_rpc, 'RPC_CHUNK', 2)
+    macs = [f'fa:16:3e:00:00:0{i}' for i in range(1, 5)]
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron(
+        {m: details(m, 100) for m in macs})
+
+    def up(ctx, devs_up, devs_down, aid, host):
+        if macs[0] in devs_up:
+            raise TimeoutError('MessagingTimeout')
+        return {}
+
+    env.rpc.plugin.update_device_list.side_effect = up
+    outcome = env.agent.provision([plug(m) for m in macs])
+    assert outcome.up == set(macs[2:])
+    assert sorted(r.mac for r in outcome.failed) == macs[:2]
+    assert env.agent.get_configurations()['devices'] == 2
+
+
+def test_bridge_writes_hold_the_bridge_lock(env):
+    mac = 'fa:16:3e:00:00:01'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron({mac: details(mac, 100)})
+    held = []
+    env.ensure.side_effect = lambda *args: held.append(env.agent.bridge_lock(args[2]).locked())
+    env.agent.provision([plug(mac)])
+    assert held == [True]
+    assert not env.agent.bridge_lock(NB_UUID).locked()
+
+
 def test_ensure_failure_no_up_and_retried(env):
     mac = 'fa:16:3e:00:00:01'
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron({mac: details(mac, 100)})
