@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from neutron.agent import rpc as agent_rpc
 from neutron_lib import constants as n_const
 from neutron_lib import context as n_context
 from neutron_lib.agent import constants as agent_consts
@@ -44,6 +43,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 from networking_powervm.agent import config as pvm_config
 from networking_powervm.agent import events as pvm_events
 from networking_powervm.agent import neutron_rpc, workers
+from networking_powervm.agent import plugin_rpc as agent_rpc
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent import session as pvm_session
 from networking_powervm.common import vif_event
@@ -89,7 +89,8 @@ class PVMAgentBase:
         self.host_uuid: str = self._get_host_uuid()
         self.context = n_context.get_admin_context_without_session()
         self.plugin_rpc = agent_rpc.PluginApi(topics.PLUGIN)
-        self.state_rpc = agent_rpc.PluginReportStateAPI(topics.REPORTS)
+        self.state_rpc = agent_rpc.PluginReportStateAPI(topics.REPORTS,
+                                                        conf.AGENT.report_interval)
         self.neutron = neutron_rpc.NeutronPorts(self.plugin_rpc, self.context,
                                                 self.agent_id, self.host)
         self.queue = prov.ProvisionQueue(clock=clock)
