@@ -21,6 +21,7 @@ caller retries them; only when every chunk fails is the error raised.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from typing import Any, TypeVar
@@ -87,6 +88,33 @@ class NeutronPorts:
         self.context = context
         self.agent_id = agent_id
         self.host = host
+        self._early: dict[str, futures.Future] = {}  # MAC -> details asked ahead
+        self._early_lock = threading.Lock()
+
+    def prefetch_details(self, macs: list[str]) -> None:
+        """Ask Neutron for these ports' details in the background (returns at once).
+
+        The next details_by_mac() of any of them takes that answer instead of
+        asking again; drop_prefetched() forgets answers nobody took.
+        """
+        if not macs:
+            return
+        fut: futures.Future = futures.Future()
+
+        def ask() -> None:
+            try:
+                fut.set_result(self.details(macs))
+            except Exception as exc:
+                fut.set_exception(exc)
+
+        with self._early_lock:
+            self._early.update(dict.fromkeys(macs, fut))
+        threading.Thread(target=ask, name='rpc-prefetch', daemon=True).start()
+
+    def drop_prefetched(self) -> None:
+        """Forget details asked ahead that no details_by_mac() took."""
+        with self._early_lock:
+            self._early.clear()
 
     def details(self, macs: list[str]) -> tuple[list[dict], list[str]]:
         """(Neutron's details of the ports with these MACs, MACs whose chunk failed).
@@ -100,14 +128,35 @@ class NeutronPorts:
         return [det for answer in answers for det in answer or []], failed
 
     def details_by_mac(self, macs: list[str]) -> tuple[dict[str, dict], list[str]]:
-        """({MAC: details} of the ports Neutron knows among ``macs``, MACs not asked)."""
+        """({MAC: details} of the ports Neutron knows among ``macs``, MACs not asked).
+
+        Details prefetched for some of them are taken (waiting for their answer);
+        the others, and those whose prefetch failed, are asked now.
+        """
+        with self._early_lock:
+            early = {mac: self._early.pop(mac) for mac in macs if mac in self._early}
+        rest = [mac for mac in macs if mac not in early]
+        details: list[dict] = []
+        failed: list[str] = []
+        for fut in {id(f): f for f in early.values()}.values():
+            try:
+                got, lost = fut.result()
+            except Exception:
+                rest += [mac for mac, f in early.items() if f is fut]
+                continue
+            details += got
+            failed += [mac for mac in lost if mac in early]
+        if rest:
+            got, lost = self.details(rest)
+            details += got
+            failed += lost
+        wanted = set(macs)
         found: dict[str, dict] = {}
-        details, failed = self.details(macs)
         for det in details:
             if not det.get('port_id'):
                 continue
             mac = mac_of(det)
-            if mac is not None:
+            if mac in wanted:
                 found[mac] = det
         return found, failed
 

@@ -137,16 +137,22 @@ class ProvisionQueue:
             self._retry[request.key] = request
 
     def drain(self, timeout: float | None = None, settle: float = 0.0,
-              settle_max: float = 0.0) -> list[ProvisionRequest]:
+              settle_max: float = 0.0,
+              on_pending: Callable[[list[ProvisionRequest]], None] | None = None,
+              ) -> list[ProvisionRequest]:
         """All pending requests plus due retries (removed); waits up to timeout for one.
 
         With ``settle``, once a request is pending, waits further until no new
-        request came for ``settle`` seconds, but no longer than ``settle_max``.
+        request came for ``settle`` seconds, but no longer than ``settle_max``;
+        ``on_pending`` is called first with the requests pending then, so that
+        work on them can start while the burst settles (it must not block).
         """
         with self._cond:
             if not self._pending and not self._closed:
                 self._cond.wait(timeout)
             if self._pending and settle > 0:
+                if on_pending is not None:
+                    on_pending(list(self._pending.values()))
                 self._settle(settle, settle_max or settle)
             batch = list(self._pending.values())
             self._pending.clear()

@@ -200,6 +200,59 @@ def test_every_chunk_failing_raises(agent, rpc):
         agent.neutron.details(_macs(1))
 
 
+def test_prefetched_details_are_taken_not_asked_again(agent, rpc):
+    a, b = _macs(2)
+    rpc.plugin.get_devices_details_list.side_effect = lambda ctx, devs, aid, host: [
+        {'device': d, 'port_id': d} for d in devs]
+    agent.neutron.prefetch_details([a])
+    found, failed = agent.neutron.details_by_mac([a, b])
+    assert sorted(found) == [a, b] and failed == []
+    asked = [c.args[1] for c in rpc.plugin.get_devices_details_list.call_args_list]
+    assert sorted(asked) == [[a], [b]]  # a once (ahead), b asked now
+
+
+def test_a_failed_prefetch_is_asked_again(agent, rpc):
+    a = _macs(1)[0]
+    answers = iter([TimeoutError('MessagingTimeout'), [{'device': a, 'port_id': 'p'}]])
+
+    def details(ctx, devs, aid, host):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    rpc.plugin.get_devices_details_list.side_effect = details
+    agent.neutron.prefetch_details([a])
+    assert agent.neutron.details_by_mac([a]) == ({a: {'device': a, 'port_id': 'p'}}, [])
+    assert rpc.plugin.get_devices_details_list.call_count == 2
+
+
+def test_dropped_prefetch_is_not_used_and_other_ports_are_not_returned(agent, rpc):
+    a, b = _macs(2)
+    rpc.plugin.get_devices_details_list.side_effect = lambda ctx, devs, aid, host: [
+        {'device': d, 'port_id': d} for d in devs]
+    agent.neutron.prefetch_details([a, b])
+    assert sorted(agent.neutron.details_by_mac([a])[0]) == [a]  # b was asked, not wanted
+    agent.neutron.drop_prefetched()
+    assert sorted(agent.neutron.details_by_mac([b])[0]) == [b]
+    assert rpc.plugin.get_devices_details_list.call_count == 2  # b asked again after drop
+
+
+def test_provision_loop_prefetches_plug_details_while_the_burst_settles(agent, rpc):
+    a = _macs(1)[0]
+    seen = []
+    agent.prefetch = lambda requests: seen.append(sorted(r.mac for r in requests))
+
+    def provision(batch):
+        agent.stop()
+        return prov.Outcome()
+
+    agent.provision = provision
+    agent.queue.add(prov.ProvisionRequest(prov.PLUG, a, prov.Origin.EVENT, None, 0.0))
+    agent.provision_loop()
+    assert seen == [[a]]
+
+
 def test_bound_ports_normalises_and_skips_bad_macs(agent, rpc):
     rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
         {'id': 'a', 'mac_address': 'FA:16:3E:00:00:01'}, {'id': 'b', 'mac_address': 'bogus'}]

@@ -155,6 +155,20 @@ def test_drain_lets_a_burst_settle_into_one_batch():
     assert sorted(r.mac for r in batch) == [MAC, 'fa:16:3e:00:00:02']
 
 
+def test_drain_hands_the_first_requests_over_before_settling():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    first = []
+    late = req(prov.PLUG, mac='fa:16:3e:00:00:02')
+    adder = threading.Timer(0.05, q.add, [late])
+    adder.start()
+    batch = q.drain(0, settle=0.3, settle_max=5.0,
+                    on_pending=lambda pending: first.append([r.mac for r in pending]))
+    adder.join()
+    assert first == [[MAC]]
+    assert sorted(r.mac for r in batch) == [MAC, 'fa:16:3e:00:00:02']
+
+
 def test_drain_settle_is_capped_while_requests_keep_coming():
     q = prov.ProvisionQueue()
     q.add(req(prov.PLUG))
