@@ -148,6 +148,10 @@ class PVMAgentBase:
         self.neutron.prefetch_details(sorted({r.mac for r in requests
                                               if r.action == prov.PLUG}))
 
+    def drop_prefetched(self) -> None:
+        """Forget what prefetch() got and the pass did not use (end of each pass)."""
+        self.neutron.drop_prefetched()
+
     def port_update(self, context: Any, **kwargs: Any) -> None:
         """Neutron port_update RPC notification."""
         LOG.debug("Ignoring port_update for port %s",
@@ -270,7 +274,7 @@ class PVMAgentBase:
                     backoff.succeeded()
             finally:
                 self.recent_events.touch(macs, self.clock())
-                self.neutron.drop_prefetched()
+                self.drop_prefetched()
             self._retry(outcome, delay)
 
     # ------------------------------------------------------------ internals

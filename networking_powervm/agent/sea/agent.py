@@ -26,6 +26,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent import futures
 from typing import Any
 
 from neutron_lib.api.definitions import portbindings
@@ -70,6 +71,9 @@ class SharedEthernetAgent(base.PVMAgentBase):
         self._devices: set[str] = set()
         self._dev_lock = threading.Lock()
         self._bridge_locks: dict[str, threading.Lock] = {}
+        # Writes of each bridge begun plus ended (odd: one in flight), under its lock.
+        self._bridge_writes: dict[str, int] = defaultdict(int)
+        self._early_nbs: futures.Future | None = None  # (write counts, NetBridges) read ahead
 
     # ------------------------------------------------------------- hooks
     def setup(self) -> None:
@@ -103,6 +107,32 @@ class SharedEthernetAgent(base.PVMAgentBase):
         if mac in self._devices:
             LOG.info("port_update of port %s (MAC %s): re-provisioning", port.get('id'), mac)
             self.queue.add(prov.ProvisionRequest.replug(mac, self.clock))
+
+    def prefetch(self, requests: list[prov.ProvisionRequest]) -> None:
+        """Ask the plugged ports' details and read the bridges, both in the background.
+
+        A plug whose VLAN the read shows on its bridge then needs no bridge
+        request of its own (see _ensure_vlans).
+        """
+        super().prefetch(requests)
+        if not any(r.action == prov.PLUG for r in requests):
+            return
+        fut: futures.Future = futures.Future()
+
+        def read() -> None:
+            try:
+                counts = dict(self._bridge_writes)
+                fut.set_result((counts, pvm_net.NetBridge.get(
+                    self.adapter, parent_type=pvm_ms.System, parent_uuid=self.host_uuid)))
+            except Exception as exc:
+                fut.set_exception(exc)
+
+        self._early_nbs = fut
+        threading.Thread(target=read, name='nb-prefetch', daemon=True).start()
+
+    def drop_prefetched(self) -> None:
+        super().drop_prefetched()
+        self._early_nbs = None
 
     def provision(self, batch: list[prov.ProvisionRequest],
                   healthy: Plugs = ()) -> prov.Outcome:
@@ -269,7 +299,13 @@ class SharedEthernetAgent(base.PVMAgentBase):
         self.guard.add(vlans)
         try:
             with self.bridge_lock(nb_uuid):
-                pvm_bridger.ensure_vlans_on_nb(self.adapter, self.host_uuid, nb_uuid, vlans)
+                if not self._read_ahead_has(nb_uuid, vlans):
+                    self._bridge_writes[nb_uuid] += 1
+                    try:
+                        pvm_bridger.ensure_vlans_on_nb(self.adapter, self.host_uuid,
+                                                       nb_uuid, vlans)
+                    finally:
+                        self._bridge_writes[nb_uuid] += 1
         except Exception as exc:
             LOG.error("Ensuring VLANs %s on Network Bridge %s failed: %s",
                       vlans, nb_uuid, logtext.error_text(exc))
@@ -277,6 +313,26 @@ class SharedEthernetAgent(base.PVMAgentBase):
             return
         for _req, port in plugs:
             (outcome.unchanged if port.mac in quiet else outcome.up).add(port.mac)
+
+    def _read_ahead_has(self, nb_uuid: str, vlans: list[int]) -> bool:
+        """True if the bridge read ahead (prefetch) is current and carries ``vlans``.
+
+        Current: no write of this agent to the bridge began or was in flight since
+        the read started (the caller holds the bridge's lock); then the read is as
+        fresh as the one ensure_vlans_on_nb would make.
+        """
+        fut = self._early_nbs
+        if fut is None:
+            return False
+        try:
+            counts, nbs = fut.result()
+        except Exception:
+            return False
+        count = counts.get(nb_uuid, 0)
+        if count % 2 or count != self._bridge_writes[nb_uuid]:
+            return False
+        nb = next((nb for nb in nbs if nb.uuid.lower() == nb_uuid.lower()), None)
+        return nb is not None and all(nb.supports_vlan(vlan) for vlan in vlans)
 
     def bridge_lock(self, nb_uuid: str) -> threading.Lock:
         """The lock held around every write of a bridge: one write per bridge in flight."""
@@ -323,8 +379,12 @@ class SharedEthernetAgent(base.PVMAgentBase):
                 return sea_vlans.removable_vlans(nb, in_use | self.guard.since(gen))
             try:
                 with self.bridge_lock(nb_uuid):
-                    removed[nb_uuid] = sea_vlans.remove_vlans_from_nb(
-                        self.adapter, self.host_uuid, nb_uuid, compute)
+                    self._bridge_writes[nb_uuid] += 1
+                    try:
+                        removed[nb_uuid] = sea_vlans.remove_vlans_from_nb(
+                            self.adapter, self.host_uuid, nb_uuid, compute)
+                    finally:
+                        self._bridge_writes[nb_uuid] += 1
             except Exception as exc:
                 LOG.error("VLAN cleanup of Network Bridge %s failed: %s", nb_uuid,
                           logtext.error_text(exc))

@@ -182,6 +182,46 @@ def test_bridge_writes_hold_the_bridge_lock(env):
     assert not env.agent.bridge_lock(NB_UUID).locked()
 
 
+def _plug_after_read_ahead(env, vlan, between=lambda: None):
+    mac = 'fa:16:3e:00:00:01'
+    env.rpc.plugin.get_devices_details_list.side_effect = Neutron({mac: details(mac, vlan)})
+    env.agent.prefetch([plug(mac)])
+    env.agent._early_nbs.exception(timeout=10)  # read done (or failed)
+    between()
+    outcome = env.agent.provision([plug(mac)])
+    env.agent.drop_prefetched()
+    return mac, outcome
+
+
+def test_a_plug_whose_vlan_the_read_ahead_shows_makes_no_bridge_request(env):
+    mac, outcome = _plug_after_read_ahead(env, 1001)
+    assert outcome.up == {mac}
+    env.ensure.assert_not_called()
+
+
+def test_a_plug_of_a_vlan_not_on_the_read_ahead_ensures_it(env):
+    mac, outcome = _plug_after_read_ahead(env, 100)
+    assert outcome.up == {mac}
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID, [100])
+
+
+def test_a_bridge_write_after_the_read_ahead_makes_the_plug_read_again(env):
+    def cleanup_write():
+        with mock.patch.object(sea_agent.sea_vlans, 'remove_vlans_from_nb', return_value=[]):
+            env.agent.cleanup([], env.agent.guard.mark())
+
+    mac, outcome = _plug_after_read_ahead(env, 1001, cleanup_write)
+    assert outcome.up == {mac}
+    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID, [1001])
+
+
+def test_a_failed_read_ahead_falls_back_to_ensure(env):
+    env.nb_get.side_effect = RuntimeError('503')
+    mac, outcome = _plug_after_read_ahead(env, 1001)
+    assert outcome.up == {mac}
+    env.ensure.assert_called_once()
+
+
 def test_ensure_failure_no_up_and_retried(env):
     mac = 'fa:16:3e:00:00:01'
     env.rpc.plugin.get_devices_details_list.side_effect = Neutron({mac: details(mac, 100)})
