@@ -53,7 +53,7 @@ from networking_powervm.common import constants as const
 from powervm_sim import client as sim_client
 from powervm_testbed import invariant as inv
 from powervm_testbed.agent_process import AgentProcess
-from powervm_testbed.neutron_client import NeutronApiError, NeutronClient
+from powervm_testbed.neutron_client import NeutronClient
 from powervm_testbed.neutron_stack import NeutronStack
 from powervm_vif import events as vif_events
 from powervm_vif import partition, sea_vif, sriov_vif
@@ -162,17 +162,6 @@ def respawn_stack_process(stack: NeutronStack, name: str, timeout: float = 180) 
         time.sleep(0.3)
 
 
-def free_vlan_network(neutron: NeutronClient, name: str, first: int) -> dict[str, Any]:
-    """A VLAN network on physnet default, segmentation id ``first`` or the next free one."""
-    for vlan in range(first, first + 200):
-        try:
-            return neutron.create_network(name, physnet='default', segmentation_id=vlan)
-        except NeutronApiError as exc:
-            if exc.status != 409:
-                raise
-    raise RuntimeError(f'no free VLAN on physnet default in {first}-{first + 199}')
-
-
 @dataclass
 class Plugged:
     """A Neutron port whose adapter the compute side created on a partition."""
@@ -232,10 +221,10 @@ class FaultHost:
         self.host_uuid = partition.host_uuid(self.adapter)
         self.lpars = [partition.create_lpar(self.adapter, f'{self.host}-vm{i}').uuid
                       for i in range(2)]
-        self.sea_nets = [free_vlan_network(self.neutron, f'{self.host}-sea{i}',
-                                           self.vlan_base + 10 * i) for i in range(3)]
-        self.sriov_net = free_vlan_network(self.neutron, f'{self.host}-sriov',
-                                           self.vlan_base + 50)
+        self.sea_nets = [self.neutron.create_free_vlan_network(
+            f'{self.host}-sea{i}', 'default', self.vlan_base + 10 * i) for i in range(3)]
+        self.sriov_net = self.neutron.create_free_vlan_network(
+            f'{self.host}-sriov', 'default', self.vlan_base + 50)
         for _ in range(self.sea_ports):
             self._plug(self._new_port(inv.SEA), event=True)
         for _ in range(self.sriov_ports):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +179,26 @@ class NeutronClient:
         if segmentation_id is not None:
             body['provider:segmentation_id'] = segmentation_id
         return self._create('network', body)
+
+    def create_free_vlan_network(self, name: str, physnet: str, first: int, *,
+                                 avoid: Collection[int] = (), tries: int = 200,
+                                 **attrs: Any) -> Resource:
+        """A VLAN network on ``physnet`` at segmentation id ``first`` or the next free one.
+
+        A session's stack is shared by many tests, and Neutron gives networks made
+        without an id a random one: a test that needs a fresh VLAN asks for it here.
+        """
+        for vlan in range(first, first + tries):
+            if vlan in avoid:
+                continue
+            try:
+                return self.create_network(name, physnet=physnet, segmentation_id=vlan,
+                                           **attrs)
+            except NeutronApiError as exc:
+                if exc.status != 409:
+                    raise
+        raise NeutronApiError('POST', 'networks', 409,
+                              f'no free VLAN on {physnet} in {first}-{first + tries - 1}')
 
     def get_network(self, network_id: str) -> Resource:
         return self._get('network', network_id)

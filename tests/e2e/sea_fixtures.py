@@ -222,20 +222,10 @@ class SeaEnv:
 
         The Neutron stack is shared by the session: another test may hold an id.
         """
-        vlan = preferred
-        for _ in range(50):
-            if vlan not in avoid:
-                try:
-                    net = self.neutron.create_network(unique('sea-net'), physnet=physnet,
-                                                      segmentation_id=vlan)
-                except NeutronApiError as exc:
-                    if exc.status != 409:
-                        raise
-                else:
-                    self.networks.append(net['id'])
-                    return net
-            vlan += 1
-        raise AssertionError(f'no free VLAN on {physnet} in {preferred}-{vlan}')
+        net = self.neutron.create_free_vlan_network(unique('sea-net'), physnet, preferred,
+                                                    avoid=avoid, tries=50)
+        self.networks.append(net['id'])
+        return net
 
     def port(self, net: dict[str, Any], mac: str | None = None,
              **attrs: Any) -> dict[str, Any]:

@@ -120,16 +120,8 @@ def env(neutron_stack: NeutronStack, tmp_path_factory: pytest.TempPathFactory
 
 def _shared_vlan_network(env: Env, vlan: int) -> dict[str, Any]:
     """An admin-made VLAN provider network (free id from ``vlan``) shared with the project."""
-    for seg in range(vlan, vlan + 50):
-        try:
-            net = env.admin.create_network(f'ks-shared-{seg}', physnet='default',
-                                           segmentation_id=seg)
-            break
-        except NeutronApiError as exc:
-            if exc.status != 409:
-                raise
-    else:
-        raise AssertionError(f'no free VLAN in {vlan}-{vlan + 49}')
+    net = env.admin.create_free_vlan_network('ks-shared', 'default', vlan, tries=50)
+    seg = net['provider:segmentation_id']
     env.admin.create_subnet(net['id'], f'10.{seg // 256}.{seg % 256}.0/24')
     env.admin.conn.network.create_rbac_policy(
         object_type='network', object_id=net['id'], action='access_as_shared',

@@ -118,8 +118,10 @@ def lpar(env: Env) -> Iterator[str]:
         pass
 
 
-def _vlan_net(neutron: NeutronClient, physnet: str, vlan: int) -> dict[str, Any]:
-    net = neutron.create_network(f'{physnet}-{vlan}', physnet=physnet, segmentation_id=vlan)
+def _vlan_net(neutron: NeutronClient, physnet: str, first: int) -> dict[str, Any]:
+    """A VLAN network with a subnet, at VLAN ``first`` or the next free one."""
+    net = neutron.create_free_vlan_network(f'{physnet}-{first}', physnet, first)
+    vlan = net['provider:segmentation_id']
     neutron.create_subnet(net['id'], f'10.{vlan // 256}.{vlan % 256}.0/24')
     return net
 
@@ -172,7 +174,8 @@ def test_direct_port_plug_active_unplug_down(env: Env, neutron: NeutronClient,
     usage_before = fx.port_usage(env.reader)
     port = _direct_port(neutron, env, net, lpar)
     details = port['binding:vif_details']
-    assert details['vlan'] == '3001'
+    vlan = net['provider:segmentation_id']
+    assert details['vlan'] == str(vlan)
     assert details['physical_network'] == 'default'
     assert sorted(details[const.PHYSICAL_PORTS]) == fx.expected_mappings(env.sim)['default']
     assert details[const.REDUNDANCY] == DEFAULT_VFS
@@ -185,7 +188,7 @@ def test_direct_port_plug_active_unplug_down(env: Env, neutron: NeutronClient,
     assert len(vnics) == 1
     vnic = vnics[0]
     assert vnic.mac == port['mac_address'].replace(':', '').upper()
-    assert vnic.pvid == 3001
+    assert vnic.pvid == vlan
     assert len(vnic.back_devs) == DEFAULT_VFS
     assert [b.capacity for b in vnic.back_devs] == [DEFAULT_CAPACITY] * DEFAULT_VFS
     used = fx.back_dev_locations(env.reader, vnic)
@@ -317,7 +320,7 @@ def test_too_much_capacity_fails_and_leaves_nothing(env: Env, neutron: NeutronCl
     # A compute host with a stale view (read before the filler) gets past pypowervm's
     # check; the server refuses the create, naming the port, and makes nothing.
     mac = port['mac_address'].replace(':', '').upper()
-    vnic = iocard.VNIC.bld(env.adapter, pvid=3005, mac_addr=mac)
+    vnic = iocard.VNIC.bld(env.adapter, pvid=net['provider:segmentation_id'], mac_addr=mac)
     pvm_sriov.set_vnic_back_devs(vnic, physnet_ports, sys_w=stale_sys, redundancy=1,
                                  capacity=0.5)
     with pytest.raises(pvm_exc.HttpError) as http_err:
@@ -370,17 +373,18 @@ def test_relabel_moves_port_to_other_physnet(env: Env, neutron: NeutronClient,
 def test_sea_and_sriov_agents_share_the_host(env: Env, neutron: NeutronClient,
                                              lpar: str) -> None:
     env.check_agents_running()
-    sea_vlan, sriov_vlan = 3010, 3011
     vlans_at_start = fx.bridge_vlans(env.reader, env.host_uuid)
-    assert sriov_vlan not in vlans_at_start and sea_vlan not in vlans_at_start
     mappings = fx.reported_mappings(neutron, env.host)
 
-    sea_net = neutron.create_network('sea-shared', physnet='default',
-                                     segmentation_id=sea_vlan)
+    sea_net = neutron.create_free_vlan_network('sea-shared', 'default', 3010,
+                                               avoid=vlans_at_start)
+    sriov_net = neutron.create_free_vlan_network('sriov-shared', 'default', 3011,
+                                                 avoid=vlans_at_start)
+    sea_vlan = sea_net['provider:segmentation_id']
+    sriov_vlan = sriov_net['provider:segmentation_id']
     sea_port = neutron.create_port(sea_net['id'], host_id=env.host,
                                    device_owner='compute:nova', device_id=lpar)
     assert sea_port['binding:vif_type'] == const.VIF_TYPE_PVM_SEA
-    sriov_net = _vlan_net(neutron, 'default', sriov_vlan)
     sriov_port = _direct_port(neutron, env, sriov_net, lpar)
 
     sea_vif.plug_sea(env.adapter, env.host_uuid, lpar, sea_port['mac_address'], sea_vlan)

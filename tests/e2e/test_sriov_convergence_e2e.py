@@ -120,7 +120,7 @@ def wait_converged(env: Env) -> None:
 
 
 def plugged_ports(env: Env, count: int, vlan: int) -> list[dict[str, Any]]:
-    net = env.neutron.create_network(f'conv-{vlan}', physnet='default', segmentation_id=vlan)
+    net = env.neutron.create_free_vlan_network(f'conv-{vlan}', 'default', vlan)
     ports = []
     for _ in range(count):
         port = env.neutron.create_port(net['id'], host_id=env.host, vnic_type='direct',
