@@ -91,14 +91,15 @@ class NeutronPorts:
         self._early: dict[str, futures.Future] = {}  # MAC -> details asked ahead
         self._early_lock = threading.Lock()
 
-    def prefetch_details(self, macs: list[str]) -> None:
+    def prefetch_details(self, macs: list[str]) -> futures.Future | None:
         """Ask Neutron for these ports' details in the background (returns at once).
 
         The next details_by_mac() of any of them takes that answer instead of
-        asking again; drop_prefetched() forgets answers nobody took.
+        asking again; drop_prefetched() forgets answers nobody took. Returns the
+        answer's future (None if there is nothing to ask).
         """
         if not macs:
-            return
+            return None
         fut: futures.Future = futures.Future()
 
         def ask() -> None:
@@ -110,6 +111,7 @@ class NeutronPorts:
         with self._early_lock:
             self._early.update(dict.fromkeys(macs, fut))
         threading.Thread(target=ask, name='rpc-prefetch', daemon=True).start()
+        return fut
 
     def drop_prefetched(self) -> None:
         """Forget details asked ahead that no details_by_mac() took."""

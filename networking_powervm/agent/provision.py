@@ -21,7 +21,9 @@ unplug cancels it. Plugs whose port Neutron does not know yet wait in a retry
 set, are offered again by each drain() and dropped after PORT_WAIT_TIMEOUT.
 drain() can let a burst settle: the events of one boot of many VMs come over a
 few hundred milliseconds, and provisioning them in one pass costs one bridge
-write and one Neutron round trip instead of two.
+write and one Neutron round trip instead of two. Work started on the first
+requests while the burst settles (their port details, a bridge read) shortens
+the settle once it is done: a lone plug then waits for nothing but that work.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import enum
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent import futures
 from dataclasses import dataclass, field
 
 from neutron_lib import constants as n_const
@@ -100,7 +103,7 @@ class ProvisionQueue:
         self._pending: dict[Key, ProvisionRequest] = {}
         self._retry: dict[Key, ProvisionRequest] = {}
         self._closed = False
-        self._adds = 0  # requests added so far (drain's settle watches it)
+        self._last_add = 0.0  # time.monotonic() of the last add (drain's settle watches it)
 
     def add(self, request: ProvisionRequest) -> None:
         """Queue a request; it cancels pending or retried requests it supersedes."""
@@ -115,7 +118,7 @@ class ProvisionQueue:
                         LOG.info("%s of %s (partition %s) cancels the pending %s",
                                  request.action, request.mac, request.lpar_uuid, old.action)
             self._pending[request.key] = request
-            self._adds += 1
+            self._last_add = time.monotonic()
             self._cond.notify_all()
 
     def requeue(self, requests: Iterable[ProvisionRequest]) -> None:
@@ -138,22 +141,29 @@ class ProvisionQueue:
 
     def drain(self, timeout: float | None = None, settle: float = 0.0,
               settle_max: float = 0.0,
-              on_pending: Callable[[list[ProvisionRequest]], None] | None = None,
-              ) -> list[ProvisionRequest]:
+              on_pending: Callable[[list[ProvisionRequest]],
+                                   Iterable[futures.Future]] | None = None,
+              settle_ready: float | None = None) -> list[ProvisionRequest]:
         """All pending requests plus due retries (removed); waits up to timeout for one.
 
         With ``settle``, once a request is pending, waits further until no new
-        request came for ``settle`` seconds, but no longer than ``settle_max``;
+        request came for ``settle`` seconds, but no longer than ``settle_max``.
         ``on_pending`` is called first with the requests pending then, so that
-        work on them can start while the burst settles (it must not block).
+        work on them can start while the burst settles (it must not block); once
+        all the futures it returns are done, ``settle_ready`` s with no new
+        request end the wait (default: ``settle``).
         """
         with self._cond:
             if not self._pending and not self._closed:
                 self._cond.wait(timeout)
             if self._pending and settle > 0:
+                started: list[futures.Future] = []
                 if on_pending is not None:
-                    on_pending(list(self._pending.values()))
-                self._settle(settle, settle_max or settle)
+                    started = list(on_pending(list(self._pending.values())) or ())
+                for fut in started:
+                    fut.add_done_callback(self._wake)
+                self._settle(settle, settle_max or settle,
+                             settle if settle_ready is None else settle_ready, started)
             batch = list(self._pending.values())
             self._pending.clear()
             for key, request in list(self._retry.items()):
@@ -164,17 +174,24 @@ class ProvisionQueue:
                     batch.append(request)
             return batch
 
-    def _settle(self, quiet: float, cap: float) -> None:
-        """Wait (lock held) until no request was added for ``quiet`` s, at most ``cap`` s."""
+    def _wake(self, _fut: futures.Future | None = None) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _settle(self, quiet: float, cap: float, ready_quiet: float,
+                started: list[futures.Future]) -> None:
+        """Wait (lock held) until no request was added for ``quiet`` s, at most ``cap`` s.
+
+        Once every future in ``started`` is done, ``ready_quiet`` s suffice.
+        """
         end = time.monotonic() + cap
         while not self._closed:
-            seen = self._adds
-            left = min(quiet, end - time.monotonic())
+            ready = all(f.done() for f in started) if started else False
+            due = min(end, self._last_add + (ready_quiet if ready else quiet))
+            left = due - time.monotonic()
             if left <= 0:
                 return
             self._cond.wait(left)
-            if self._adds == seen and not self._closed:
-                return
 
     def close(self) -> None:
         """Wake up any drain() (agent stopping)."""

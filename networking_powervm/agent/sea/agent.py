@@ -108,15 +108,15 @@ class SharedEthernetAgent(base.PVMAgentBase):
             LOG.info("port_update of port %s (MAC %s): re-provisioning", port.get('id'), mac)
             self.queue.add(prov.ProvisionRequest.replug(mac, self.clock))
 
-    def prefetch(self, requests: list[prov.ProvisionRequest]) -> None:
+    def prefetch(self, requests: list[prov.ProvisionRequest]) -> list[futures.Future]:
         """Ask the plugged ports' details and read the bridges, both in the background.
 
         A plug whose VLAN the read shows on its bridge then needs no bridge
         request of its own (see _ensure_vlans).
         """
-        super().prefetch(requests)
+        started = super().prefetch(requests)
         if not any(r.action == prov.PLUG for r in requests):
-            return
+            return started
         fut: futures.Future = futures.Future()
 
         def read() -> None:
@@ -129,6 +129,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
 
         self._early_nbs = fut
         threading.Thread(target=read, name='nb-prefetch', daemon=True).start()
+        return [*started, fut]
 
     def drop_prefetched(self) -> None:
         super().drop_prefetched()

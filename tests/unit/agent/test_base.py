@@ -253,6 +253,16 @@ def test_provision_loop_prefetches_plug_details_while_the_burst_settles(agent, r
     assert seen == [[a]]
 
 
+def test_prefetch_returns_the_details_future_the_settle_waits_for(agent, rpc):
+    a = _macs(1)[0]
+    rpc.plugin.get_devices_details_list.side_effect = lambda ctx, devs, aid, host: [
+        {'device': d, 'port_id': d} for d in devs]
+    unplug = prov.ProvisionRequest(prov.UNPLUG, a, prov.Origin.EVENT, None, 0.0)
+    assert agent.prefetch([unplug]) == []  # nothing to ask: nothing to wait for
+    (fut,) = agent.prefetch([prov.ProvisionRequest(prov.PLUG, a, prov.Origin.EVENT, None, 0.0)])
+    assert fut.result(timeout=5) == ([{'device': a, 'port_id': a}], [])
+
+
 def test_bound_ports_normalises_and_skips_bad_macs(agent, rpc):
     rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
         {'id': 'a', 'mac_address': 'FA:16:3E:00:00:01'}, {'id': 'b', 'mac_address': 'bogus'}]

@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from concurrent import futures
 
 import pytest
 
@@ -167,6 +169,46 @@ def test_drain_hands_the_first_requests_over_before_settling():
     adder.join()
     assert first == [[MAC]]
     assert sorted(r.mac for r in batch) == [MAC, 'fa:16:3e:00:00:02']
+
+
+def test_drain_settle_ends_early_once_the_work_started_on_it_is_done():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    work = futures.Future()
+    threading.Timer(0.05, work.set_result, [None]).start()
+    t0 = time.monotonic()
+    batch = q.drain(0, settle=5.0, settle_max=10.0, on_pending=lambda pending: [work],
+                    settle_ready=0.01)
+    assert [r.mac for r in batch] == [MAC]
+    assert time.monotonic() - t0 < 2.0  # the work's end, not the 5 s of quiet, ended it
+
+
+def test_drain_settle_waits_its_full_quiet_while_the_work_is_not_done():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    work = futures.Future()  # never done
+    late = req(prov.PLUG, mac='fa:16:3e:00:00:02')
+    adder = threading.Timer(0.1, q.add, [late])
+    adder.start()
+    batch = q.drain(0, settle=0.3, settle_max=5.0, on_pending=lambda pending: [work],
+                    settle_ready=0.0)
+    adder.join()
+    assert sorted(r.mac for r in batch) == [MAC, 'fa:16:3e:00:00:02']
+
+
+def test_drain_settle_after_the_work_still_gathers_a_burst_that_keeps_coming():
+    q = prov.ProvisionQueue()
+    q.add(req(prov.PLUG))
+    work = futures.Future()
+    work.set_result(None)  # done at once
+    macs = [f'fa:16:3e:00:02:{i:02x}' for i in range(5)]
+    feeder = threading.Thread(target=lambda: [time.sleep(0.02) or q.add(req(prov.PLUG, mac=m))
+                                              for m in macs])
+    feeder.start()
+    batch = q.drain(0, settle=5.0, settle_max=10.0, on_pending=lambda pending: [work],
+                    settle_ready=0.3)
+    feeder.join()
+    assert sorted(r.mac for r in batch) == sorted([MAC, *macs])
 
 
 def test_drain_settle_is_capped_while_requests_keep_coming():
