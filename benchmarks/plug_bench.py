@@ -204,9 +204,15 @@ def check_running(agent: AgentProcess) -> None:
 
 def wait_active(neutron: NeutronClient, host: str, port_ids: list[str], poll: float,
                 timeout: float, on_poll: Any = None) -> dict[str, float]:
-    """Monotonic time each port was first seen ACTIVE (one list call per poll)."""
+    """Monotonic time each port was first seen ACTIVE (one list call per poll).
+
+    Polls come every tenth of the time elapsed (at least 0.02 s apart, at most
+    ``poll``): a sub-second figure is not rounded up by a whole poll interval,
+    and a long wait does not load Neutron with polls.
+    """
     seen: dict[str, float] = {}
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
     pending = set(port_ids)
     while pending and time.monotonic() < deadline:
         ports = neutron.list_ports(**{'binding:host_id': host, 'status': 'ACTIVE',
@@ -219,7 +225,7 @@ def wait_active(neutron: NeutronClient, host: str, port_ids: list[str], poll: fl
         if on_poll is not None:
             on_poll()
         if pending:
-            time.sleep(poll)
+            time.sleep(min(poll, max(0.02, (time.monotonic() - start) / 10)))
     return seen
 
 
