@@ -34,7 +34,8 @@ def test_file_auth_without_password(conf, sess):
     kw = sess.call_args.kwargs
     assert kw['password'] is None and kw['host'] == 'localhost' and kw['protocol'] is None
     assert adapter.session is sess.return_value
-    assert len(adapter.helpers) == 2
+    assert adapter.helpers[-1] is session.rest_count.count_helper
+    assert len(adapter.helpers) == 3
 
 
 def test_password_auth_passes_tls_settings(conf, sess):
