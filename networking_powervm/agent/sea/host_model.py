@@ -182,17 +182,17 @@ class HostModel:
             return
         gone = {u for u, d in todo.items() if d.deleted}
         reads = [(u, d) for u, d in todo.items() if not d.deleted]
-        results: dict[str, tuple | None] = {}
-        error: Exception | None = None
+        results: dict[str, list | None] = {}
+        errors: list[Exception] = []
 
         def read(item: tuple[str, _Dirty]) -> None:
             uuid, mark = item
-            results[uuid] = sea_scan.cnas_by_uuid(adapter, uuid, mark.is_vios)
+            try:
+                results[uuid] = sea_scan.cnas_by_uuid(adapter, uuid, mark.is_vios)
+            except Exception as exc:  # the others are still read and applied
+                errors.append(exc)
 
-        try:
-            sea_scan.parallel_map(read, reads, workers)
-        except Exception as exc:
-            error = exc
+        sea_scan.parallel_map(read, reads, workers)
         with self._lock:
             for uuid in gone | set(results):
                 cnas = None if uuid in gone else results[uuid]
@@ -205,5 +205,5 @@ class HostModel:
                 if self._dirty.get(uuid) == todo[uuid]:
                     del self._dirty[uuid]
         LOG.debug("Re-read %d partition(s), dropped %d", len(results), len(gone))
-        if error is not None:
-            raise error
+        if errors:
+            raise errors[0]
