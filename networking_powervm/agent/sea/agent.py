@@ -238,6 +238,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
         for net_id in set(nets) - wanted:
             del nets[net_id]
         found: Plugs = []
+        unusable: set[str] = set()
         for mac in macs:
             port = bound[mac]
             net_id = port.get('network_id')
@@ -248,6 +249,9 @@ class SharedEthernetAgent(base.PVMAgentBase):
                               sea_ports.SeaPort.from_network(mac, port, nets[net_id])))
             except sea_ports.UnusablePort:
                 fallback.append(mac)
+                unusable.add(net_id)
+        for net_id in unusable:  # asked again next pass
+            nets.pop(net_id, None)
         return found
 
     # ------------------------------------------------------------ bridges
