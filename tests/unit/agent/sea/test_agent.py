@@ -592,3 +592,17 @@ def test_full_scan_interval_zero_scans_every_pass(env, conf, model_host):
     conf.set_override('full_scan_interval', 0, 'AGENT')
     env.agent.heal()
     assert env.agent.heal_summary() == 'full scan: yes' and model_host.lpar_get.called
+
+
+def test_the_cleanup_follows_the_model_after_a_re_read(env, model_host):
+    """The other partition's adapter on 1000 is deleted (an event, no full scan): 1000 goes,
+    the port's 1001 and the primary load group's stay."""
+    assert env.agent.handle_other_event(SimpleNamespace(
+        etype='MODIFY_URI', detail='Other',
+        data=f'https://h:12443/rest/api/uom/ManagedSystem/x/LogicalPartition/{L1_UUID}'))
+    model_host.adapters = [cna('FA163E000001', 1001)]
+    env.agent.heal()
+    assert env.agent.heal_summary() == 'full scan: no' and model_host.reads == [L1_UUID]
+    nb = model_host.update.call_args[0][0]
+    assert [sorted(t.tagged_vlans) for s in nb.seas for t in s.addl_adpts] == [[1001], [1001]]
+    assert nb.supports_vlan(2227)
