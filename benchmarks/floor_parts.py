@@ -265,6 +265,8 @@ _RPC_CALL = re.compile(r'Calling RPC method (\w+)')
 _REST = re.compile(r'urllib3\.connectionpool .*"(GET|PUT|POST|DELETE) (/rest/api/\S+) '
                    r'HTTP/1\.1" (\d{3})')
 _HEAL_DONE = re.compile(r'Heal and optimize done in ([\d.]+) seconds')
+_HEAL_COST = re.compile(r'Heal and optimize done in [\d.]+ seconds: (\d+) REST reads, '
+                        r'(\d+) writes \(full scan: (yes|no)\)')
 
 
 def _epoch(stamp: str) -> float:
@@ -318,6 +320,12 @@ def heal_done(agent_log: Path | None) -> list[tuple[float, float]]:
         if m and ts:
             out.append((_epoch(ts.group(1)), float(m.group(1))))
     return out
+
+
+def heal_costs(agent_log: Path | None) -> list[tuple[int, int, str]]:
+    """(REST reads, writes, full scan yes|no) of every heal pass, from its own log line."""
+    return [(int(m.group(1)), int(m.group(2)), m.group(3)) for line in _lines(agent_log)
+            for m in [_HEAL_COST.search(line)] if m]
 
 
 def agent_rest_calls(agent_log: Path | None, start: float, end: float) -> list[Mark]:

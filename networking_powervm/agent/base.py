@@ -43,7 +43,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 
 from networking_powervm.agent import config as pvm_config
 from networking_powervm.agent import events as pvm_events
-from networking_powervm.agent import neutron_rpc, workers
+from networking_powervm.agent import neutron_rpc, rest_count, workers
 from networking_powervm.agent import plugin_rpc as agent_rpc
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent import session as pvm_session
@@ -134,6 +134,10 @@ class PVMAgentBase:
 
     def heal(self) -> None:
         """Bring the host in line with Neutron; run at start-up and each interval."""
+
+    def heal_summary(self) -> str:
+        """What the last heal pass read, for its INFO line (e.g. "full scan: yes")."""
+        return 'full scan: yes'
 
     def handle_other_event(self, event: Any) -> bool:
         """Any other REST event (pypowervm Event wrapper); True if handled."""
@@ -322,13 +326,15 @@ class PVMAgentBase:
             self._heal_now.clear()
             started = time.monotonic()
             try:
-                self.heal()
+                with rest_count.counting() as rest:
+                    self.heal()
             except Exception as exc:
                 wait = backoff.failed(exc)
             else:
                 backoff.succeeded()
-                LOG.info("Heal and optimize done in %.1f seconds",
-                         time.monotonic() - started)
+                LOG.info("Heal and optimize done in %.1f seconds: %d REST reads, %d writes "
+                         "(%s)", time.monotonic() - started, rest.reads, rest.writes,
+                         self.heal_summary())
                 wait = interval
             self._heal_now.wait(wait)
 

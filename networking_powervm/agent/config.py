@@ -56,6 +56,16 @@ sea_opts = [
                help='Comma-separated physnet:sea_dev:vios_name entries mapping '
                     'physical networks to Shared Ethernet Adapters. With one bridge '
                     'on the host and no mapping, it serves physnet "default".'),
+    cfg.IntOpt('full_scan_interval', default=14400, min=0, mutable=True,
+               help='Seconds between full scans of the host\'s partitions by the SEA '
+                    'agent\'s heal. Between them a heal re-reads only the partitions '
+                    'that REST events named since the last pass (the Network Bridges '
+                    'are read on every pass). A full scan also runs at start-up and '
+                    'after the REST event queue was reset. 0 means a full scan on '
+                    'every pass.'),
+    cfg.IntOpt('scan_workers', default=8, min=1, mutable=True,
+               help='Partitions whose adapters a heal reads in parallel (at most this '
+                    'many REST requests in flight).'),
 ]
 
 sriov_opts = [

@@ -34,6 +34,7 @@ from pypowervm import adapter as pvm_adpt
 from pypowervm import exceptions as pvm_exc
 from pypowervm.helpers import vios_busy as pvm_busy
 
+from networking_powervm.agent import rest_count
 from networking_powervm.common import logtext
 
 LOG = logging.getLogger(__name__)
@@ -158,10 +159,12 @@ def build_session(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
 
 def build_adapter(conf: cfg.ConfigOpts, tries: int = DEFAULT_LOGON_TRIES,
                   sleep: Callable[[float], None] = time.sleep) -> pvm_adpt.Adapter:
-    """A logged-on Adapter: concise REST error logging, bounded VIOS-busy retries."""
+    """A logged-on Adapter: concise REST error logging, bounded VIOS-busy retries,
+    per-thread request counts (each retry counted)."""
     session = build_session(conf, tries=tries, sleep=sleep)
     LOG.info("Connected to the PowerVM REST API at %s", describe(conf))
-    return pvm_adpt.Adapter(session, helpers=[rest_error_log_helper, vios_busy_retry_helper])
+    return pvm_adpt.Adapter(session, helpers=[rest_error_log_helper, vios_busy_retry_helper,
+                                              rest_count.count_helper])
 
 
 def vios_busy_retry_helper(func: Callable) -> Callable:

@@ -17,7 +17,10 @@ provision() looks the ports up in Neutron by MAC, ensures their VLANs on the
 Network Bridge of their physical network (one bridge update per bridge) and
 marks them up. The heal re-provisions every port on the host and, with
 automated_powervm_vlan_cleanup, removes VLANs no partition uses (one bridge
-update per bridge).
+update per bridge). It sees the host's adapters through a HostModel kept
+current by REST events: a pass re-reads only the partitions events named,
+every full_scan_interval (and after an event-queue reset) all of them; the
+bridges are read on every pass.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from networking_powervm.agent import base
 from networking_powervm.agent import provision as prov
+from networking_powervm.agent.sea import host_model as sea_model
 from networking_powervm.agent.sea import mappings as sea_map
 from networking_powervm.agent.sea import ports as sea_ports
-from networking_powervm.agent.sea import scan as sea_scan
 from networking_powervm.agent.sea import vlans as sea_vlans
 from networking_powervm.common import constants as pvm_const
 from networking_powervm.common import logtext, vif_event
@@ -74,6 +77,9 @@ class SharedEthernetAgent(base.PVMAgentBase):
         # Writes of each bridge begun plus ended (odd: one in flight), under its lock.
         self._bridge_writes: dict[str, int] = defaultdict(int)
         self._early_nbs: futures.Future | None = None  # (write counts, NetBridges) read ahead
+        self.model = sea_model.HostModel(clock)
+        self.heal_full_scan = True  # the last heal pass's scan was a full one
+        self._networks: dict[str, dict] = {}  # network details by id, kept between heals
 
     # ------------------------------------------------------------- hooks
     def setup(self) -> None:
@@ -108,6 +114,15 @@ class SharedEthernetAgent(base.PVMAgentBase):
             LOG.info("port_update of port %s (MAC %s): re-provisioning", port.get('id'), mac)
             self.queue.add(prov.ProvisionRequest.replug(mac, self.clock))
 
+    def handle_other_event(self, event: Any) -> bool:
+        """A partition's (or its adapter's) change: the next heal re-reads that partition."""
+        return self.model.note_event(event.etype, event.data, event.detail)
+
+    def full_resync(self) -> None:
+        """Events may have been lost: the next heal scans every partition."""
+        self.model.invalidate()
+        super().full_resync()
+
     def prefetch(self, requests: list[prov.ProvisionRequest]) -> list[futures.Future]:
         """Ask the plugged ports' details and read the bridges, both in the background.
 
@@ -136,13 +151,14 @@ class SharedEthernetAgent(base.PVMAgentBase):
         self._early_nbs = None
 
     def provision(self, batch: list[prov.ProvisionRequest],
-                  healthy: Plugs = ()) -> prov.Outcome:
+                  healthy: Plugs = (), nb_read: tuple | None = None) -> prov.Outcome:
         """Unplugs marked down; plugs: Neutron details, VLANs on bridges, marked up.
 
         Each bridge's ports are marked up as soon as that bridge is updated, not
         after every bridge. ``healthy`` ports (a heal's, status already right)
         get their VLANs ensured in the same bridge updates, but Neutron is not
-        told again.
+        told again. ``nb_read`` (write counts, NetBridges): a read of the bridges
+        the caller made (see _read_ahead_has).
         """
         outcome = prov.Outcome()
         quiet = {port.mac for _req, port in healthy}
@@ -153,7 +169,7 @@ class SharedEthernetAgent(base.PVMAgentBase):
         self._report(outcome, heal_since, plugs)
         for nb_uuid, bridge_plugs in by_bridge.items():
             part = prov.Outcome()
-            self._ensure_vlans(nb_uuid, bridge_plugs, part, quiet)
+            self._ensure_vlans(nb_uuid, bridge_plugs, part, quiet, nb_read)
             self._report(part, heal_since, bridge_plugs)
             outcome.merge(part)
         return outcome
@@ -164,19 +180,23 @@ class SharedEthernetAgent(base.PVMAgentBase):
         Ports whose adapter is on the host get their VLAN ensured (Neutron is
         asked details only of those whose status is not right yet); bound ports
         whose adapter left the host are marked DOWN. A VIF event newer than the
-        scan wins over the heal's view of its port.
+        scan wins over the heal's view of its port. A port already right whose
+        VLAN the bridge read of this pass shows costs no request.
         """
-        self._refresh_bridges()
+        counts = dict(self._bridge_writes)
+        nb_read = (counts, self.net_bridges) if self._refresh_bridges() else None
         gen = self.guard.mark()
         scanned_at = self.clock()
         with self._dev_lock:
             known = set(self._devices)
         client_cnas, vios_cnas = self.scan_host()
+        if self.heal_full_scan:
+            self._networks.clear()
         on_host = {vif_event.norm_mac(cna.mac) for cna in client_cnas if not cna.is_trunk}
         # Only Neutron ports bound here: the host's other adapters are not ours.
         bound = self.neutron.bound_ports(portbindings.VNIC_NORMAL)
         plan = prov.plan_heal(on_host, bound, lambda m: self.superseded(m, scanned_at))
-        outcome = self._heal_ports(plan, bound, scanned_at)
+        outcome = self._heal_ports(plan, bound, scanned_at, nb_read)
         # Forget devices gone from the host or from Neutron since the scan started;
         # devices the provision thread brought up meanwhile were not in ``known``.
         stale = known - (on_host & set(bound))
@@ -185,10 +205,14 @@ class SharedEthernetAgent(base.PVMAgentBase):
         if outcome.failed:
             raise base.AgentError(f"{len(outcome.failed)} port(s) could not be provisioned")
         if self.conf.AGENT.automated_powervm_vlan_cleanup:
-            self.cleanup(list(client_cnas) + list(vios_cnas), gen)
+            self.cleanup(list(client_cnas) + list(vios_cnas), gen,
+                         self.net_bridges if nb_read else None)
+
+    def heal_summary(self) -> str:
+        return f"full scan: {'yes' if self.heal_full_scan else 'no'}"
 
     def _heal_ports(self, plan: prov.HealPlan, bound: dict[str, dict],
-                    scanned_at: float) -> prov.Outcome:
+                    scanned_at: float, nb_read: tuple | None = None) -> prov.Outcome:
         """Provision the plan: one pass, one bridge update per bridge; lost unplugs DOWN."""
         healthy = self._ports_from_networks(plan.healthy, bound, plan.to_plug)
         requests = [prov.ProvisionRequest.healed(mac, scanned_at) for mac in plan.to_plug]
@@ -200,17 +224,22 @@ class SharedEthernetAgent(base.PVMAgentBase):
                 down = sorted(set(down) - set(self.neutron.update([], down)))
         with self._dev_lock:
             self._devices.difference_update(down)
-        return self.provision(requests, healthy)
+        return self.provision(requests, healthy, nb_read)
 
     def _ports_from_networks(self, macs: list[str], bound: dict[str, dict],
                              fallback: list[str]) -> Plugs:
         """SeaPorts of healthy ports from their networks (no status change in Neutron).
 
         A port whose network has no single VLAN segment goes to ``fallback``
-        (asked by device details, as a plug).
+        (asked by device details, as a plug). Network details are kept until the
+        next full scan (a network's segment does not change while ports use it).
         """
-        nets: dict[str, dict] = {}
+        nets = self._networks
+        wanted = {bound[mac].get('network_id') for mac in macs}
+        for net_id in set(nets) - wanted:
+            del nets[net_id]
         found: Plugs = []
+        unusable: set[str] = set()
         for mac in macs:
             port = bound[mac]
             net_id = port.get('network_id')
@@ -221,6 +250,9 @@ class SharedEthernetAgent(base.PVMAgentBase):
                               sea_ports.SeaPort.from_network(mac, port, nets[net_id])))
             except sea_ports.UnusablePort:
                 fallback.append(mac)
+                unusable.add(net_id)
+        for net_id in unusable:  # asked again next pass
+            nets.pop(net_id, None)
         return found
 
     # ------------------------------------------------------------ bridges
@@ -234,12 +266,15 @@ class SharedEthernetAgent(base.PVMAgentBase):
         self.bridges = sea_map.resolve_bridges(self.mappings, nbs, names)
         return self.bridges
 
-    def _refresh_bridges(self) -> None:
+    def _refresh_bridges(self) -> bool:
+        """resolve_bridges(); False (logged) if the mappings do not resolve now."""
         try:
             self.resolve_bridges()
         except sea_map.MappingError as exc:
             LOG.error("Cannot resolve [agent] bridge_mappings (keeping %s): %s",
                       sorted(self.bridges), exc)
+            return False
+        return True
 
     # ------------------------------------------------------- provisioning
     def _mark_unplugged(self, batch: list[prov.ProvisionRequest],
@@ -294,13 +329,14 @@ class SharedEthernetAgent(base.PVMAgentBase):
         return by_bridge
 
     def _ensure_vlans(self, nb_uuid: str, plugs: Plugs, outcome: prov.Outcome,
-                      quiet: set[str]) -> None:
+                      quiet: set[str], nb_read: tuple | None = None) -> None:
         """One ensure_vlans_on_nb; the ports go up, or are retried on failure."""
         vlans = sorted({port.vlan for _req, port in plugs})
         self.guard.add(vlans)
         try:
             with self.bridge_lock(nb_uuid):
-                if not self._read_ahead_has(nb_uuid, vlans):
+                if not (self._read_ahead_has(nb_uuid, vlans, nb_read)
+                        or self._read_ahead_has(nb_uuid, vlans)):
                     self._bridge_writes[nb_uuid] += 1
                     try:
                         pvm_bridger.ensure_vlans_on_nb(self.adapter, self.host_uuid,
@@ -315,20 +351,25 @@ class SharedEthernetAgent(base.PVMAgentBase):
         for _req, port in plugs:
             (outcome.unchanged if port.mac in quiet else outcome.up).add(port.mac)
 
-    def _read_ahead_has(self, nb_uuid: str, vlans: list[int]) -> bool:
-        """True if the bridge read ahead (prefetch) is current and carries ``vlans``.
+    def _read_ahead_has(self, nb_uuid: str, vlans: list[int],
+                        nb_read: tuple | None = None) -> bool:
+        """True if the bridge read ahead (``nb_read``, else prefetch's) is current and
+        carries ``vlans``.
 
         Current: no write of this agent to the bridge began or was in flight since
         the read started (the caller holds the bridge's lock); then the read is as
         fresh as the one ensure_vlans_on_nb would make.
         """
-        fut = self._early_nbs
-        if fut is None:
-            return False
-        try:
-            counts, nbs = fut.result()
-        except Exception:
-            return False
+        if nb_read is not None:
+            counts, nbs = nb_read
+        else:
+            fut = self._early_nbs
+            if fut is None:
+                return False
+            try:
+                counts, nbs = fut.result()
+            except Exception:
+                return False
         count = counts.get(nb_uuid, 0)
         if count % 2 or count != self._bridge_writes[nb_uuid]:
             return False
@@ -362,15 +403,25 @@ class SharedEthernetAgent(base.PVMAgentBase):
 
     # --------------------------------------------------------------- heal
     def scan_host(self) -> tuple[list[Any], list[Any]]:
-        """(client partitions' adapters, VIOS adapters) of every partition on the host."""
-        return sea_scan.scan_host(self.adapter)
+        """(client partitions' adapters, VIOS adapters) on the host, from the model.
 
-    def cleanup(self, cnas: list[Any], gen: int) -> dict[str, list[int]]:
+        The model is refreshed first: a full scan when due (start-up, event-queue
+        reset, full_scan_interval), else the partitions events named since.
+        """
+        agent_conf = self.conf.AGENT
+        self.heal_full_scan = self.model.refresh(self.adapter, agent_conf.full_scan_interval,
+                                                 agent_conf.scan_workers)
+        return self.model.adapters()
+
+    def cleanup(self, cnas: list[Any], gen: int,
+                nbs_read: list[Any] | None = None) -> dict[str, list[int]]:
         """Remove from each served bridge the VLANs no adapter on its virtual switch uses.
 
         Every adapter's PVID and tagged VLANs are in use (client partitions' trunk
         adapters too), but the bridges' own SEA trunk adapters. One update per
-        bridge; VLANs provisioned since the scan (``gen``) are kept.
+        bridge; VLANs provisioned since the scan (``gen``) are kept. A bridge whose
+        read of this pass (``nbs_read``) shows nothing to remove is not read again:
+        only VLANs can have come since, and the next pass sees them.
         """
         removed: dict[str, list[int]] = {}
         for nb_uuid in sorted({b.nb_uuid for b in self.bridges.values()}):
@@ -378,6 +429,11 @@ class SharedEthernetAgent(base.PVMAgentBase):
                 sea_trunks = sea_vlans.sea_trunk_locations([nb, *self.net_bridges])
                 in_use = sea_vlans.vlans_of_adapters(cnas, nb.vswitch_id, sea_trunks)
                 return sea_vlans.removable_vlans(nb, in_use | self.guard.since(gen))
+            seen = next((nb for nb in nbs_read or () if nb.uuid.lower() == nb_uuid.lower()),
+                        None)
+            if seen is not None and not compute(seen):
+                removed[nb_uuid] = []
+                continue
             try:
                 with self.bridge_lock(nb_uuid):
                     self._bridge_writes[nb_uuid] += 1

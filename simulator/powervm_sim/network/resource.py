@@ -84,7 +84,7 @@ def _update_bridge(host: Host, req: RestRequest, nb: Bridge) -> RestResponse:
     host.commit(nb.uuid, *[s.vios_uuid for s in nb.seas])
     host.emit(child_href(req.base, st, 'NetworkBridge', nb.uuid), MODIFY)
     for s in nb.seas:
-        host.emit(child_href(req.base, st, 'VirtualIOServer', s.vios_uuid), MODIFY)
+        host.emit(child_href(req.base, st, 'VirtualIOServer', s.vios_uuid), MODIFY, 'Other')
     return rest.entry_response(req, 'NetworkBridge', nb.uuid, st.etag(nb.uuid),
                                render.render_bridge(st, req.base, nb))
 

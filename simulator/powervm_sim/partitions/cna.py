@@ -31,6 +31,9 @@ from powervm_sim.rest import BadRequest, Host, RestRequest, RestResponse
 
 _MAC_RE = re.compile(r'^[0-9A-F]{12}$')
 KIND = 'ClientNetworkAdapter'
+# EventDetail of the partition's MODIFY_URI when one of its adapters is added, changed or
+# deleted: NovaLink names no property for it ("Other", see pypowervm's event_feed.txt).
+PART_DETAIL = 'Other'
 
 
 def handle(host: Host, req: RestRequest, kind: str, part: Partition,
@@ -63,7 +66,7 @@ def handle(host: Host, req: RestRequest, kind: str, part: Partition,
         part.cnas.remove(cna)
         host.commit(cna.uuid, part.uuid)
         host.emit(cna_href(base, part, cna), DELETE)
-        host.emit(part_href(base, st, part), MODIFY)
+        host.emit(part_href(base, st, part), MODIFY, PART_DETAIL)
         return rest.NO_CONTENT
     if req.method == 'POST':
         return _update(host, req, part, cna)
@@ -82,6 +85,7 @@ def _update(host: Host, req: RestRequest, part: Partition, cna: CNA) -> RestResp
     cna.enabled = fields.boolean(root, 'Enabled', cna.enabled)
     host.commit(cna.uuid, part.uuid)
     host.emit(cna_href(req.base, part, cna), MODIFY)
+    host.emit(part_href(req.base, st, part), MODIFY, PART_DETAIL)
     return rest.entry_response(req, KIND, cna.uuid, st.etag(cna.uuid),
                                render.render_cna(st, req.base, part, cna))
 
@@ -150,6 +154,6 @@ def _create(host: Host, req: RestRequest, part: Partition) -> RestResponse:
     part.cnas.append(cna)
     host.commit(cna.uuid, part.uuid)
     host.emit(cna_href(req.base, part, cna), ADD)
-    host.emit(part_href(req.base, st, part), MODIFY)
+    host.emit(part_href(req.base, st, part), MODIFY, PART_DETAIL)
     return rest.entry_response(req, KIND, cna.uuid, st.etag(cna.uuid),
                                render.render_cna(st, req.base, part, cna))

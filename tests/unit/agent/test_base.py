@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -25,7 +26,7 @@ import pytest
 from neutron_lib import constants as n_const
 from neutron_lib.agent import constants as agent_consts
 
-from networking_powervm.agent import base, neutron_rpc
+from networking_powervm.agent import base, neutron_rpc, rest_count
 from networking_powervm.agent import provision as prov
 from networking_powervm.common import vif_event
 from tests.unit.agent import fakes
@@ -450,3 +451,29 @@ def test_provisioning_failures_back_off(agent, caplog):
     run_loop_until(agent, lambda: len(agent.batches) >= 3)
     assert waits[:3] == [1, 2, 1]   # doubling while failing, exception_interval once it works
     assert 'Provisioning of 1 request(s) works again after 2 failure(s)' in caplog.text
+
+
+def test_each_heal_pass_ends_with_one_info_line_of_its_rest_cost(conf, rpc, caplog):
+    """The heal thread's requests (and those of work it binds to other threads) counted."""
+    caplog.set_level(logging.INFO)
+
+    class Counting(Agent):
+        def heal(self):
+            rest_count.count_helper(lambda *a, **kw: None)('GET', '/rest/api/uom/x')
+            rest_count.count_helper(lambda *a, **kw: None)('POST', '/rest/api/uom/x')
+            worker = threading.Thread(target=rest_count.bind(
+                lambda: rest_count.count_helper(lambda *a, **kw: None)('GET', '/x')))
+            worker.start()
+            worker.join()
+            self.stop()
+
+        def heal_summary(self):
+            return 'full scan: no'
+
+    a = Counting(conf, adapter=mock.MagicMock())
+    a._heal_now = mock.Mock(wait=lambda seconds: None)
+    a._heal_loop()
+    done = [r.getMessage() for r in caplog.records if 'Heal and optimize done' in r.getMessage()]
+    assert len(done) == 1
+    assert re.fullmatch(r'Heal and optimize done in \d+\.\d seconds: 2 REST reads, 1 writes '
+                        r'\(full scan: no\)', done[0])

@@ -34,6 +34,8 @@ def conf_from(tmp_path, text):
     ('agent', 'heal_and_optimize_interval = -5', 'Should be greater than or equal to 1'),
     ('agent', 'heal_and_optimize_interval = often', 'often'),
     ('agent', 'exception_interval = 0', 'Should be greater than or equal to 1'),
+    ('agent', 'full_scan_interval = -1', 'Should be greater than or equal to 0'),
+    ('agent', 'scan_workers = 0', 'Should be greater than or equal to 1'),
     ('agent', 'automated_powervm_vlan_cleanup = perhaps', 'perhaps'),
     ('agent', 'report_interval = -1', 'must be 0 (no heartbeat) or more'),
     ('agent', 'report_interval = soon', 'soon'),
@@ -51,3 +53,12 @@ def test_every_bad_option_is_named_at_start_up(tmp_path, section, line, reason):
 
 def test_defaults_are_valid(tmp_path):
     pvm_config.validate(conf_from(tmp_path, ''))
+
+
+def test_heal_scan_options_defaults_and_generator_namespace(tmp_path):
+    conf = conf_from(tmp_path, '[agent]\nfull_scan_interval = 0\n')
+    assert (conf.AGENT.full_scan_interval, conf.AGENT.scan_workers) == (0, 8)
+    assert conf_from(tmp_path, '').AGENT.full_scan_interval == 14400
+    listed = {o.name for group, opts in pvm_config.list_opts() if group == 'agent'
+              for o in opts}
+    assert {'full_scan_interval', 'scan_workers'} <= listed

@@ -34,7 +34,8 @@ def test_file_auth_without_password(conf, sess):
     kw = sess.call_args.kwargs
     assert kw['password'] is None and kw['host'] == 'localhost' and kw['protocol'] is None
     assert adapter.session is sess.return_value
-    assert len(adapter.helpers) == 2
+    assert adapter.helpers[-1] is session.rest_count.count_helper
+    assert len(adapter.helpers) == 3
 
 
 def test_password_auth_passes_tls_settings(conf, sess):
@@ -112,11 +113,14 @@ def test_vios_busy_retries_are_short_and_bounded(conf, sess, caplog):
     wrapped = request
     for helper in reversed(adapter.helpers):
         wrapped = helper(wrapped)
-    with mock.patch('pypowervm.helpers.vios_busy.SLEEP') as sleep:
+    with mock.patch('pypowervm.helpers.vios_busy.SLEEP') as sleep, \
+            session.rest_count.counting() as counts:
         with pytest.raises(pvm_exc.HttpError):
             wrapped('POST', '/rest/api/uom/x')
     assert [c.args[0] for c in sleep.call_args_list] == [1, 2, 3]
     assert request.call_count == 4
+    # The request count is innermost: every retry counts.
+    assert (counts.reads, counts.writes) == (0, 4)
     # Each failure: one DEBUG line, never the multi-line dump of pypowervm's log_helper.
     failures = [r for r in caplog.records if 'PowerVM REST request failed' in r.getMessage()]
     assert failures and all(r.levelno == logging.DEBUG for r in failures)

@@ -220,3 +220,32 @@ def test_persistence_round_trip(tmp_path):
     assert again.snapshot() == host.snapshot()
     assert len(again.state.vioses) == 1
     assert not list(tmp_path.glob('.state-*'))
+
+
+def test_cna_changes_emit_the_adapter_and_its_partitions_events_as_novalink(host):
+    """Each CNA add/update/delete: the adapter's event, then the partition's MODIFY_URI
+    with detail Other (as NovaLink, see pypowervm's event_feed.txt)."""
+    seen = []
+    host.on_change = lambda uri, etype, detail: seen.append((uri, etype, detail))
+    a = adapter_for(host)
+    lpar = lp.LPAR.search(a, name='instance-00000001')[0]
+    part = f'{BASE}{U}/ManagedSystem/{host.sys_uuid}/LogicalPartition/{lpar.uuid}'
+    w = cna_task.crt_cna(a, None, lpar.uuid, 101)
+    href = f'{BASE}{U}/LogicalPartition/{lpar.uuid}/ClientNetworkAdapter/{w.uuid}'
+    w = pnet.CNA.get(a, uuid=w.uuid, parent=lpar)
+    w.pvid = 102
+    w = w.update()
+    w.delete()
+    assert seen == [(href, 'ADD_URI', ''), (part, 'MODIFY_URI', 'Other'),
+                    (href, 'MODIFY_URI', ''), (part, 'MODIFY_URI', 'Other'),
+                    (href, 'DELETE_URI', ''), (part, 'MODIFY_URI', 'Other')]
+
+
+def test_a_bridge_update_emits_its_vioses_modify_with_detail_other(host):
+    seen = []
+    host.on_change = lambda uri, etype, detail: seen.append((uri, etype, detail))
+    a = adapter_for(host)
+    nb = nbs(a, host)[0]
+    bridger.ensure_vlans_on_nb(a, host.sys_uuid, nb.uuid, [3001])
+    vios = [e for e in seen if '/VirtualIOServer/' in e[0]]
+    assert vios and all(e[1:] == ('MODIFY_URI', 'Other') for e in vios)

@@ -303,7 +303,8 @@ def test_heal_provisions_host_ports_and_cleans_unused_vlans(env):
             mock.patch.object(pvm_net.NetBridge, 'update', autospec=True) as update:
         vios.name = 'vios1'
         env.agent.heal()
-    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID, [1001])
+    # VLAN 1001 is on the bridge as this pass read it: no bridge request for it.
+    env.ensure.assert_not_called()
     # Only the bound port on the host is looked up: not the other partition's adapter.
     env.rpc.plugin.get_ports_by_vnic_type_and_host.assert_called_once_with(
         env.agent.context, 'normal', env.agent.host)
@@ -486,8 +487,8 @@ def test_heal_asks_details_only_of_ports_that_need_action(env, host_with):
     assert env.rpc.plugin.get_devices_details_list.call_args[0][1] == [building]
     assert env.rpc.plugin.update_device_list.call_args_list == [
         mock.call(env.agent.context, [building], [], env.agent.agent_id, 'novalink1')]
-    env.ensure.assert_called_once_with(env.agent.adapter, fakes.HOST_UUID, NB_UUID,
-                                       [1001, 1002])
+    # Both VLANs are on the bridge as this pass read it: no bridge request.
+    env.ensure.assert_not_called()
 
 
 def test_an_unplug_during_the_heal_scan_wins(env, host_with):
@@ -517,3 +518,91 @@ def test_heal_leaves_ports_with_a_queued_request_to_it(env, host_with):
               [{'id': 'p1', 'mac_address': mac, 'status': 'DOWN', 'network_id': 'n1'}])
     env.rpc.plugin.get_devices_details_list.assert_not_called()
     env.rpc.plugin.update_device_list.assert_not_called()
+
+
+# --------------------------------------------- heal: the host model between full scans
+
+
+L1_UUID = '11111111-1111-1111-1111-111111111111'
+
+
+@pytest.fixture
+def model_host(env):
+    """A host with partition L1 (adapters from ``adapters``); counts partition reads."""
+    mac = 'fa:16:3e:00:00:01'
+    # The bridge carries 1000 (another partition's adapter) and 1001 (the port's): clean.
+    state = SimpleNamespace(adapters=[cna('FA163E000001', 1001), cna('AAAAAAAAAAAA', 1000)],
+                            reads=[])
+    env.nb_get.side_effect = lambda *a, **kw: (bridge(extra=(1001,)) if 'uuid' in kw
+                                               else [bridge(extra=(1001,))])
+
+    def cna_get(adpt, parent=None, parent_type=None, parent_uuid=None):
+        state.reads.append(parent.uuid if parent is not None else parent_uuid)
+        return list(state.adapters) if state.reads[-1] == L1_UUID else []
+
+    env.rpc.plugin.get_ports_by_vnic_type_and_host.return_value = [
+        {'id': 'p1', 'mac_address': mac, 'status': 'ACTIVE', 'network_id': 'n1'}]
+    env.rpc.plugin.get_network_details.return_value = vlan_net(1001)
+    with mock.patch.object(pvm_lpar.LPAR, 'get',
+                           return_value=[SimpleNamespace(uuid=L1_UUID)]) as lpar_get, \
+            mock.patch.object(pvm_net.CNA, 'get', side_effect=cna_get), \
+            mock.patch.object(pvm_net.NetBridge, 'update', autospec=True) as update:
+        state.lpar_get, state.update, state.mac = lpar_get, update, mac
+        env.agent.heal()                      # start-up: a full scan
+        assert env.agent.heal_summary() == 'full scan: yes'
+        state.reads.clear()
+        lpar_get.reset_mock()
+        env.rpc.plugin.reset_mock()
+        env.ensure.reset_mock()
+        yield state
+
+
+def test_a_periodic_heal_of_an_unchanged_host_reads_only_the_bridges(env, model_host):
+    env.agent.heal()
+    assert env.agent.heal_summary() == 'full scan: no'
+    assert model_host.reads == [] and not model_host.lpar_get.called
+    # One Neutron call (the bound ports); the ACTIVE port on a VLAN the bridge has: no other.
+    assert [c[0] for c in env.rpc.plugin.method_calls] == ['get_ports_by_vnic_type_and_host']
+    env.ensure.assert_not_called()
+    model_host.update.assert_not_called()      # cleanup: nothing to remove, no bridge write
+    # Bridges: the feed read by resolve_bridges; no other bridge read.
+    assert [c.kwargs.get('uuid') for c in env.nb_get.call_args_list][-1:] == [None]
+
+
+def test_an_event_of_a_partition_makes_the_next_heal_re_read_it_alone(env, model_host):
+    href = (f'https://h:12443/rest/api/uom/LogicalPartition/{L1_UUID}/ClientNetworkAdapter/'
+            '3f5d3bd6-2c4a-3f2a-b1a1-8c1b8a0a1e11')
+    assert env.agent.handle_other_event(SimpleNamespace(etype='DELETE_URI', data=href,
+                                                        detail=''))
+    model_host.adapters = []                  # its adapter was deleted; no unplug event
+    env.agent.heal()
+    assert model_host.reads == [L1_UUID] and not model_host.lpar_get.called
+    assert env.rpc.plugin.update_device_list.call_args_list == [
+        mock.call(env.agent.context, [], [model_host.mac], env.agent.agent_id, 'novalink1')]
+
+
+def test_a_full_resync_makes_the_next_heal_a_full_scan(env, model_host):
+    env.agent.full_resync()
+    env.agent.heal()
+    assert env.agent.heal_summary() == 'full scan: yes'
+    assert model_host.lpar_get.called and model_host.reads == [L1_UUID, VIOS1]
+
+
+def test_full_scan_interval_zero_scans_every_pass(env, conf, model_host):
+    conf.set_override('full_scan_interval', 0, 'AGENT')
+    env.agent.heal()
+    assert env.agent.heal_summary() == 'full scan: yes' and model_host.lpar_get.called
+
+
+def test_the_cleanup_follows_the_model_after_a_re_read(env, model_host):
+    """The other partition's adapter on 1000 is deleted (an event, no full scan): 1000 goes,
+    the port's 1001 and the primary load group's stay."""
+    assert env.agent.handle_other_event(SimpleNamespace(
+        etype='MODIFY_URI', detail='Other',
+        data=f'https://h:12443/rest/api/uom/ManagedSystem/x/LogicalPartition/{L1_UUID}'))
+    model_host.adapters = [cna('FA163E000001', 1001)]
+    env.agent.heal()
+    assert env.agent.heal_summary() == 'full scan: no' and model_host.reads == [L1_UUID]
+    nb = model_host.update.call_args[0][0]
+    assert [sorted(t.tagged_vlans) for s in nb.seas for t in s.addl_adpts] == [[1001], [1001]]
+    assert nb.supports_vlan(2227)
