@@ -43,7 +43,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 
 from networking_powervm.agent import config as pvm_config
 from networking_powervm.agent import events as pvm_events
-from networking_powervm.agent import neutron_rpc, rest_count, workers
+from networking_powervm.agent import heal_timer, neutron_rpc, rest_count, workers
 from networking_powervm.agent import plugin_rpc as agent_rpc
 from networking_powervm.agent import provision as prov
 from networking_powervm.agent import session as pvm_session
@@ -80,7 +80,8 @@ class PVMAgentBase:
     VIF_TYPE: str = ''
 
     def __init__(self, conf: cfg.ConfigOpts, adapter: pvm_adpt.Adapter | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 rng: heal_timer.Rng | None = None) -> None:
         try:
             pvm_config.validate(conf)  # before connecting: a bad option fails fast
         except pvm_config.InvalidOption as exc:
@@ -88,6 +89,9 @@ class PVMAgentBase:
         self.conf = conf
         self.host: str = conf.host
         self.clock = clock
+        # Jitter of the heal timing and of the back-offs (heal_timer; injectable for tests).
+        self.rng = rng if rng is not None else heal_timer.new_rng()
+        self.heal_timer = heal_timer.HealTimer(self.rng)
         self.agent_id = f'{self.BINARY}-{self.host}'
         self.adapter = adapter if adapter is not None else pvm_session.build_adapter(conf)
         self.host_uuid: str = self._get_host_uuid()
@@ -144,8 +148,14 @@ class PVMAgentBase:
         return False
 
     def full_resync(self) -> None:
-        """The REST event queue was reset (NEW_CLIENT/CACHE_CLEARED/MISSING_EVENTS)."""
-        self.schedule_heal()
+        """Revived by Neutron, or the REST event queue was reset (NEW_CLIENT/...).
+
+        Heals after a random 0-10 % of the heal interval (at most 30 s): agents
+        that find Neutron or the REST API again together do not resync together.
+        """
+        delay = self.heal_timer.resync_delay(self.conf.AGENT.heal_and_optimize_interval)
+        LOG.info("Full resync (heal) in %.1f seconds", delay)
+        self.schedule_heal(delay)
 
     def prefetch(self, requests: list[prov.ProvisionRequest]) -> list[futures.Future]:
         """Start work on the first requests of a burst while it settles; must not block.
@@ -176,8 +186,9 @@ class PVMAgentBase:
         """Sleep up to seconds; True when the agent is stopping."""
         return self.workers.wait(seconds)
 
-    def schedule_heal(self) -> None:
-        """Have the heal loop run heal() as soon as possible."""
+    def schedule_heal(self, delay: float = 0.0) -> None:
+        """Have the heal loop run heal() in ``delay`` seconds (as soon as possible: 0)."""
+        self.heal_timer.request(self.clock() + delay)
         self._heal_now.set()
 
     def handle_vif_event(self, event: vif_event.VifEvent) -> None:
@@ -292,7 +303,7 @@ class PVMAgentBase:
     def _backoff(self, what: str) -> workers.Backoff:
         """Back-off from exception_interval up to BACKOFF_CAP seconds."""
         base = self.conf.AGENT.exception_interval
-        return workers.Backoff(what, base, max(base, BACKOFF_CAP))
+        return workers.Backoff(what, base, max(base, BACKOFF_CAP), rng=self.rng)
 
     def _retry(self, outcome: prov.Outcome, interval: float) -> None:
         for request in outcome.waiting:
@@ -320,10 +331,12 @@ class PVMAgentBase:
             self.report_state()
 
     def _heal_loop(self) -> None:
+        """Heal at start-up, then each interval (jittered, heal_timer), sooner on request."""
         backoff = self._backoff('Heal and optimize')
         while not self.stopped:
             interval = self.conf.AGENT.heal_and_optimize_interval  # mutable: read each pass
             self._heal_now.clear()
+            self.heal_timer.started()
             started = time.monotonic()
             try:
                 with rest_count.counting() as rest:
@@ -335,8 +348,18 @@ class PVMAgentBase:
                 LOG.info("Heal and optimize done in %.1f seconds: %d REST reads, %d writes "
                          "(%s)", time.monotonic() - started, rest.reads, rest.writes,
                          self.heal_summary())
-                wait = interval
-            self._heal_now.wait(wait)
+                wait = self.heal_timer.periodic_wait(interval)
+                LOG.debug("Next periodic heal in %.1f seconds", wait)
+            self._wait_for_heal(self.clock() + wait)
+
+    def _wait_for_heal(self, deadline: float) -> None:
+        """Sleep until ``deadline`` or a heal requested (schedule_heal) falls due, or stop."""
+        while not self.stopped:
+            left = self.heal_timer.due(deadline) - self.clock()
+            if left <= 0:
+                return
+            self._heal_now.wait(left)
+            self._heal_now.clear()
 
     def _start_event_listener(self) -> None:
         self._event_handler = pvm_events.AgentEventHandler(self)

@@ -21,6 +21,7 @@ the threads to end.
 
 from __future__ import annotations
 
+import random
 import signal
 import threading
 import time
@@ -36,6 +37,8 @@ LOG = logging.getLogger(__name__)
 # Seconds join() waits, in all, for the threads to end: they are daemons, and
 # one stuck in a REST or RPC call must not hold the process (SIGINT, SIGTERM).
 JOIN_TIMEOUT = 2
+# Back-off waits are 1 - JITTER to 1 times the doubling delay (equal jitter).
+JITTER = 0.5
 
 
 class Workers:
@@ -124,22 +127,26 @@ class Backoff:
     """Bounded exponential back-off of a job that keeps failing (REST down, VIOS busy).
 
     One concise ERROR line per failure (the traceback at DEBUG), the delay
-    doubling from ``base`` up to ``cap`` seconds, and one INFO line when the
-    job works again.
+    doubling from ``base`` up to ``cap`` seconds with equal jitter (each wait
+    is 50-100 % of it, random, so agents that lost the same server do not
+    come back in step), and one INFO line when the job works again. ``rng``:
+    anything with ``random()`` in [0, 1); one that answers 0 gives no jitter.
     """
 
-    def __init__(self, what: str, base: float, cap: float) -> None:
+    def __init__(self, what: str, base: float, cap: float, rng: Any = None) -> None:
         self.what = what
         self.base = base
         self.cap = max(cap, base)
+        self.rng = rng if rng is not None else random.Random()
         self.failures = 0
 
     def failed(self, exc: BaseException | None = None) -> float:
         """Count (and log, given the exception) a failure; the seconds to wait next."""
         self.failures += 1
-        delay = min(self.cap, self.base * 2 ** (self.failures - 1))
+        ceiling = min(self.cap, self.base * 2 ** (self.failures - 1))
+        delay = ceiling * (1 - JITTER * self.rng.random())
         if exc is not None:
-            LOG.error("%s failed (%d in a row): %s; retrying in %g seconds", self.what,
+            LOG.error("%s failed (%d in a row): %s; retrying in %.3g seconds", self.what,
                       self.failures, logtext.error_text(exc), delay)
             LOG.debug("%s failure", self.what, exc_info=exc)
         return delay

@@ -175,6 +175,41 @@ class Plugged:
         return self.port['mac_address']
 
 
+# ---------------------------------------------------------------- agent processes
+
+AGENT_BINARIES = {inv.SEA: ('networking-powervm-sea-agent', const.AGENT_TYPE_PVM_SEA),
+                  inv.SRIOV: ('networking-powervm-sriov-agent', const.AGENT_TYPE_PVM_SRIOV)}
+
+
+def agent_sections(sim: Any, heal_interval: int, report_interval: int = 2
+                   ) -> dict[str, dict[str, Any]]:
+    """Both agents' options for the simulator host ``sim`` (a handle with host, port, ...)."""
+    return {
+        # RPC calls to a dead neutron-rpc-server give up after 10 s, not 60.
+        'DEFAULT': {'rpc_response_timeout': 10},
+        'AGENT': {'bridge_mappings': MAPPINGS, 'heal_and_optimize_interval': heal_interval,
+                  'report_interval': report_interval, 'exception_interval': 1,
+                  'automated_powervm_vlan_cleanup': True, 'vnic_required_vfs': 2,
+                  'vnic_vf_capacity': 0.02},
+        'powervm': {'host': sim.host, 'port': sim.port, 'protocol': sim.protocol,
+                    'username': sim.user, 'password': sim.password, 'timeout': 60},
+    }
+
+
+def host_agents(stack: NeutronStack, host: str, sections: dict[str, dict[str, Any]],
+                binaries: dict[str, str] | None = None) -> dict[str, AgentProcess]:
+    """The SEA and SR-IOV agent processes (not started) of ``host``, each with its config.
+
+    ``binaries`` replaces an agent's console script (e.g. a wrapper) by agent name.
+    """
+    out = {}
+    for agent, (binary, atype) in AGENT_BINARIES.items():
+        conf = stack.agent_config(host, sections, name=f'{host}-{agent}')
+        out[agent] = AgentProcess((binaries or {}).get(agent, binary), conf, host, atype,
+                                  log_file=stack.log_dir / f'agent-{host}-{agent}.log')
+    return out
+
+
 # ---------------------------------------------------------------- the host
 
 
@@ -207,14 +242,10 @@ class FaultHost:
         self.sim = sim_client.start_subprocess(
             self.scenario, self.workdir / 'sim', user=SIM_USER, password=SIM_PASSWORD,
             extra_args=['--poll-timeout', '3'])
-        for agent, binary, atype in (
-                (inv.SEA, 'networking-powervm-sea-agent', const.AGENT_TYPE_PVM_SEA),
-                (inv.SRIOV, 'networking-powervm-sriov-agent', const.AGENT_TYPE_PVM_SRIOV)):
-            conf = self.stack.agent_config(self.host, self._agent_sections(),
-                                           name=f'{self.host}-{agent}')
-            self.agents[agent] = AgentProcess(binary, conf, self.host, atype,
-                                              log_file=self.stack.log_dir /
-                                              f'agent-{self.host}-{agent}.log').start()
+        self.agents = host_agents(self.stack, self.host,
+                                  agent_sections(self.sim, self.heal_interval))
+        for proc in self.agents.values():
+            proc.start()
         for proc in self.agents.values():
             proc.wait_alive(self.neutron, timeout=120)
         self.adapter = self._new_adapter()
@@ -246,20 +277,6 @@ class FaultHost:
                 pass
         if self.sim is not None:
             self.sim.stop()
-
-    def _agent_sections(self) -> dict[str, dict[str, Any]]:
-        assert self.sim is not None
-        return {
-            # RPC calls to a dead neutron-rpc-server give up after 10 s, not 60.
-            'DEFAULT': {'rpc_response_timeout': 10},
-            'AGENT': {'bridge_mappings': MAPPINGS, 'heal_and_optimize_interval':
-                      self.heal_interval, 'report_interval': 2, 'exception_interval': 1,
-                      'automated_powervm_vlan_cleanup': True, 'vnic_required_vfs': 2,
-                      'vnic_vf_capacity': 0.02},
-            'powervm': {'host': self.sim.host, 'port': self.sim.port,
-                        'protocol': self.sim.protocol, 'username': self.sim.user,
-                        'password': self.sim.password, 'timeout': 60},
-        }
 
     def _new_adapter(self) -> pvm_adapter.Adapter:
         assert self.sim is not None

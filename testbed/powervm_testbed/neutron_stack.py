@@ -257,12 +257,17 @@ class NeutronStack:
                  mechanism_drivers: str = DEFAULT_MECHANISM_DRIVERS,
                  agent_down_time: int = 20, debug: bool = False,
                  api_port: int | None = None, start_timeout: float = 240,
-                 auth: str = 'keystone', api_workers: int = 1) -> None:
+                 auth: str = 'keystone', api_workers: int = 1, rpc_workers: int = 1,
+                 rpc_state_report_workers: int = 0) -> None:
         if auth not in AUTH_STRATEGIES:
             raise StackError(f'unknown auth {auth!r}; use one of {", ".join(AUTH_STRATEGIES)}')
         self.workdir = Path(workdir).resolve()
         self.auth = auth
         self.api_workers = api_workers
+        # neutron-rpc-server's worker processes: RPC (q-plugin) and state reports
+        # (q-reports-plugin; 0: the RPC workers serve them too).
+        self.rpc_workers = rpc_workers
+        self.rpc_state_report_workers = rpc_state_report_workers
         self.mechanism_drivers = mechanism_drivers
         self.agent_down_time = agent_down_time
         self.debug = debug
@@ -400,8 +405,8 @@ class NeutronStack:
                 'transport_url': self.transport_url,
                 'api_paste_config': str(_api_paste_ini()),
                 'state_path': str(self.workdir / 'state'),
-                'api_workers': self.api_workers, 'rpc_workers': 1,
-                'rpc_state_report_workers': 0,
+                'api_workers': self.api_workers, 'rpc_workers': self.rpc_workers,
+                'rpc_state_report_workers': self.rpc_state_report_workers,
                 'agent_down_time': self.agent_down_time,
                 'dhcp_agent_notification': False,
                 'notify_nova_on_port_status_changes': False,
@@ -636,12 +641,15 @@ class NeutronStack:
 
     # ------------------------------------------------------------------ introspection
 
-    def pids(self) -> list[int]:
-        """Process ids of the stack's processes and their children."""
+    def pids(self, name: str | None = None) -> list[int]:
+        """Process ids of the stack's processes (or of ``name``, e.g. 'neutron-rpc-server')
+        and their children (the forked workers)."""
         import psutil
 
         pids: list[int] = []
-        for proc in self._procs.values():
+        for proc_name, proc in self._procs.items():
+            if name is not None and proc_name != name:
+                continue
             try:
                 parent = psutil.Process(proc.pid)
                 pids += [parent.pid] + [c.pid for c in parent.children(recursive=True)]

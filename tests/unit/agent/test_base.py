@@ -418,6 +418,101 @@ def test_stop_wakes_the_provision_loop_at_once(agent):
     assert not thread.is_alive()
 
 
+class Const:
+    """An rng always answering ``value`` (0.0: no jitter)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def random(self):
+        return self.value
+
+
+def fake_clock_agent(cls, conf, rng):
+    """An agent on a fake clock whose heal-loop waits advance the clock; (agent, waits)."""
+    now = [0.0]
+    a = cls(conf, adapter=mock.MagicMock(), clock=lambda: now[0], rng=rng)
+    waits = []
+
+    def wait(seconds):
+        waits.append(seconds)
+        now[0] += seconds
+        return False
+
+    a._heal_now = mock.Mock(wait=wait)
+    return a, waits
+
+
+class Healing(Agent):
+    """Records the clock at each heal; stops after ``passes``."""
+
+    passes = 4
+
+    def heal(self):
+        self.calls.append(self.clock())
+        if len(self.calls) >= self.passes:
+            self.stop()
+
+
+def test_periodic_heals_are_jittered_and_the_first_one_offset(conf, rpc):
+    conf.set_override('heal_and_optimize_interval', 100, 'AGENT')
+    a, _ = fake_clock_agent(Healing, conf, Const(0.5))
+    a._heal_loop()
+    # start-up heal at once; first periodic pass 10-100 % of an interval later
+    # (55 s at a draw of 0.5); then each pass 0-10 % early (95 s).
+    assert a.calls == pytest.approx([0, 55, 150, 245])
+
+
+def test_without_jitter_heals_are_one_interval_apart(conf, rpc):
+    conf.set_override('heal_and_optimize_interval', 100, 'AGENT')
+    a, _ = fake_clock_agent(Healing, conf, Const(0.0))
+    a._heal_loop()
+    assert a.calls == [0, 100, 200, 300]
+
+
+def test_a_resync_during_a_heal_heals_again_after_its_random_delay(conf, rpc):
+    conf.set_override('heal_and_optimize_interval', 100, 'AGENT')
+
+    class Resynced(Healing):
+        passes = 3
+
+        def heal(self):
+            if not self.calls:
+                self.full_resync()  # e.g. NEW_CLIENT while the start-up heal runs
+            super().heal()
+
+    a, _ = fake_clock_agent(Resynced, conf, Const(0.5))
+    a._heal_loop()
+    # resync: 0.5 x 10 % of the interval = 5 s, before the first periodic pass was
+    # due (55 s); after it a periodic pass 5 % early (95 s)
+    assert a.calls == pytest.approx([0, 5, 100])
+
+
+def test_revival_resync_is_delayed_and_capped_at_30_seconds(conf, rpc, caplog):
+    caplog.set_level(logging.INFO)
+    conf.set_override('heal_and_optimize_interval', 1800, 'AGENT')
+    rpc.state.report_state.return_value = agent_consts.AGENT_REVIVED
+    a = Agent(conf, adapter=mock.MagicMock(), clock=lambda: 1000.0, rng=Const(0.999))
+    a.report_state()
+    assert a._heal_now.is_set()
+    assert a.heal_timer.due(float('inf')) == pytest.approx(1000 + 29.97)
+    assert 'Full resync (heal) in 30.0 seconds' in caplog.text
+
+
+def test_schedule_heal_wakes_the_waiting_loop_at_once(conf, rpc):
+    conf.set_override('heal_and_optimize_interval', 3600, 'AGENT')
+    a = Healing(conf, adapter=mock.MagicMock())
+    a.passes = 2
+    thread = a.start_thread('heal', a._heal_loop)
+    for _ in range(100):
+        if a.calls:
+            break
+        time.sleep(0.02)
+    a.schedule_heal()
+    thread.join(5)
+    assert len(a.calls) == 2 and not thread.is_alive()
+
+
 def test_heal_failures_back_off_log_one_line_each_and_recovery(conf, rpc, caplog):
     """REST down for three passes: no traceback at ERROR, growing waits, then 'works again'."""
     caplog.set_level(logging.INFO)
@@ -429,20 +524,19 @@ def test_heal_failures_back_off_log_one_line_each_and_recovery(conf, rpc, caplog
                 raise base.pvm_exc.ConnectionError('Connection refused for GET /rest/api/uom')
             self.stop()
 
-    a = Flaky(conf, adapter=mock.MagicMock())
-    waits = []
-    a._heal_now = mock.Mock(wait=lambda seconds: waits.append(seconds))
+    a, waits = fake_clock_agent(Flaky, conf, Const(0.0))
     a._heal_loop()
     assert a.calls == ['heal'] * 4
-    assert waits[:3] == [1, 2, 4]            # exception_interval = 1, doubling
+    assert waits[:3] == [1, 2, 4]            # exception_interval = 1, doubling (no jitter)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 3 and all(r.exc_info is None for r in errors)
     assert 'ConnectionError: Connection refused' in errors[0].getMessage()
     assert 'Heal and optimize works again after 3 failure(s)' in caplog.text
 
 
-def test_provisioning_failures_back_off(agent, caplog):
+def test_provisioning_failures_back_off(conf, rpc, caplog):
     caplog.set_level(logging.INFO)
+    agent = Agent(conf, adapter=mock.MagicMock(), rng=Const(0.0))
     agent.handle_vif_event(event('plug'))
     agent.outcomes = [RuntimeError('VIOS busy'), RuntimeError('VIOS busy'), prov.Outcome()]
     waits = []

@@ -18,6 +18,8 @@ import logging
 import threading
 import time
 
+import pytest
+
 from networking_powervm.agent import workers
 
 
@@ -74,7 +76,7 @@ def test_stop_ends_the_threads_without_restart(caplog):
 
 def test_backoff_doubles_up_to_its_cap_one_concise_line_per_failure(caplog):
     caplog.set_level(logging.DEBUG)
-    backoff = workers.Backoff('Heal and optimize', base=1, cap=5)
+    backoff = workers.Backoff('Heal and optimize', base=1, cap=5, rng=NoJitter())
     error = ConnectionError('HTTP error 503 for method GET on path /rest/api/uom/x\n<xml/>')
     assert [backoff.failed(error) for _ in range(5)] == [1, 2, 4, 5, 5]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
@@ -86,6 +88,29 @@ def test_backoff_doubles_up_to_its_cap_one_concise_line_per_failure(caplog):
     backoff.succeeded()
     assert 'Heal and optimize works again after 5 failure(s)' in caplog.text
     assert backoff.failed(error) == 1
+
+
+class NoJitter:
+    def random(self):
+        return 0.0
+
+
+class Draws:
+    def __init__(self, *values):
+        self.values = list(values)
+
+    def random(self):
+        return self.values.pop(0)
+
+
+def test_backoff_has_equal_jitter_50_to_100_percent_of_the_doubling_delay():
+    backoff = workers.Backoff('Provisioning', base=2, cap=16, rng=Draws(0.0, 0.5, 0.999, 0.25))
+    assert [backoff.failed() for _ in range(4)] == pytest.approx([2, 3, 4.004, 14])
+
+
+def test_backoff_waits_of_many_agents_differ_within_their_bounds():
+    waits = [workers.Backoff('Heal', base=4, cap=60).failed() for _ in range(50)]
+    assert all(2 <= w <= 4 for w in waits) and len(set(waits)) == 50
 
 
 def test_backoff_says_nothing_when_nothing_failed(caplog):
