@@ -229,6 +229,18 @@ def wait_active(neutron: NeutronClient, host: str, port_ids: list[str], poll: fl
     return seen
 
 
+def create_sea_ports(neutron: NeutronClient, plugs: list[dict[str, Any]],
+                     specs: list[dict[str, Any]]) -> None:
+    """Create the plugs' ports (one spec each, bound to a host) and set each plug's
+    'port_id'; a port not bound to pvm_sea is an error."""
+    for p, spec, port in zip(plugs, specs, create_ports(neutron, specs), strict=True):
+        if port.get('binding:vif_type') != const.VIF_TYPE_PVM_SEA:
+            raise RuntimeError(f'port {port["id"]} not bound to pvm_sea on '
+                               f'{spec["binding:host_id"]}: vif_type '
+                               f'{port.get("binding:vif_type")!r}')
+        p['port_id'] = port['id']
+
+
 def create_networks(neutron: NeutronClient, vlans: list[int], tag: str) -> dict[int, str]:
     """One VLAN network per VLAN on PHYSNET; {vlan: network id}."""
     return {vlan: neutron.create_network(f'{tag}-vlan{vlan}', physnet=PHYSNET,
@@ -344,14 +356,9 @@ class PlugBench:
 
         with futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(setup, plugs))
-        ports = create_ports(self.neutron, [
+        create_sea_ports(self.neutron, plugs, [
             {'network_id': nets[p['vlan']], 'mac_address': p['mac'], 'name': p['name'],
              'device_id': p['lpar_uuid'], 'binding:host_id': PLUG_HOST} for p in plugs])
-        for p, port in zip(plugs, ports, strict=True):
-            if port.get('binding:vif_type') != const.VIF_TYPE_PVM_SEA:
-                raise RuntimeError(f'port {port["id"]} not bound to pvm_sea on {PLUG_HOST}: '
-                                   f'vif_type {port.get("binding:vif_type")!r}')
-            p['port_id'] = port['id']
         return plugs
 
     def round(self, size: int, nvlans: int) -> tuple[list[float], Counter[str], int]:

@@ -184,14 +184,9 @@ class ScaleHosts:
             self._adapter(host)
         with futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(setup, plugs))
-        ports = pb.create_ports(neutron, [
+        pb.create_sea_ports(neutron, plugs, [
             {'network_id': p['net'], 'mac_address': p['mac'], 'name': p['name'],
              'device_id': p['lpar'], 'binding:host_id': p['host'].name} for p in plugs])
-        for p, port in zip(plugs, ports, strict=True):
-            if port.get('binding:vif_type') != const.VIF_TYPE_PVM_SEA:
-                raise RuntimeError(f'port {port["id"]} not bound to pvm_sea on '
-                                   f'{p["host"].name}: {port.get("binding:vif_type")!r}')
-            p['port_id'] = port['id']
         return plugs
 
 
