@@ -138,7 +138,8 @@ class Run:
         _sleep(self.args.settle, self.check)  # the start-up heals
 
     def _plugs(self) -> None:
-        nets = [fc.free_vlan_network(self.neutron, f'{self.tag}-net{i}', self.vlan_base + i)
+        nets = [self.neutron.create_free_vlan_network(f'{self.tag}-net{i}', 'default',
+                                                      self.vlan_base + i)
                 for i in range(self.args.vlans)]
         self.nets = [n['id'] for n in nets]
         plugs = self.hosts.prepare_plugs(self.neutron, self.args.plugs_per_host, nets)
