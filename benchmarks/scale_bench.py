@@ -152,7 +152,7 @@ class Run:
                       plug_max=max(lat, default=NAN), plug_timeouts=len(plugs) - len(active))
         self.log(f'{self.tag}: {len(active)}/{len(plugs)} plugs ACTIVE, p50 '
                  f'{self.r["plug_p50"]:.2f}s max {self.r["plug_max"]:.2f}s')
-        _sleep(3, self.check)
+        _sleep(self.args.settle, self.check)  # what the burst left (devices up, heals)
 
     def _idle(self) -> None:
         pids = sp.server_pids(self.stack)
@@ -289,7 +289,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--spread-window', type=float, default=None,
                    help='seconds of periodic heals watched after the rpc storm '
                         '(default: the heal interval; 0 skips)')
-    p.add_argument('--settle', type=float, default=5, help='seconds after all are alive')
+    p.add_argument('--settle', type=float, default=10,
+                   help='seconds waited after all are alive and after the plug burst, '
+                        'before the idle window')
     p.add_argument('--latency', default='none', help='simulator latency profile')
     p.add_argument('--poll', type=float, default=0.5)
     p.add_argument('--sample-every', type=float, default=3.0,
