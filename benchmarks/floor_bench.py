@@ -381,10 +381,12 @@ def run_large(stack: NeutronStack, neutron: NeutronClient, workdir: Path,
         log(f'large: {len(pairs)} CNAs, {len(ports)} ports bound over {len(vlans)} VLANs')
         rest = fp.RestFloor(sim, pb.compute_adapter)
         for rnd in range(repeats):
-            # Each start-up finds the bound ports' VLANs missing, so each heal writes the
-            # bridge (the agent re-adds them; the floor's write is one bridge write too).
+            # Each start-up finds the bound ports DOWN and their VLANs missing, so each
+            # heal asks details of, writes the bridge for and brings up all of them (the
+            # floor's work too), as the first one did.
             sim.set_latency('none')
             rest.bridge_remove(vlans)
+            nfloor.down(macs, LARGE_HOST)
             sim.set_latency(latency)
             before = sim.requests()
             t_epoch = time.time()
@@ -417,6 +419,7 @@ def run_large(stack: NeutronStack, neutron: NeutronClient, workdir: Path,
         # The floors, the agent stopped; the stand-in keeps the host alive.
         with fp.Heartbeat(reporter, [LARGE_HOST], PHYSNET):
             for _ in range(repeats):
+                nfloor.down(macs, LARGE_HOST)  # as the agent found them
                 calls = Counter(nfloor.calls)
                 t_bound, bound = fp.timed(lambda: nfloor.bound(LARGE_HOST))
                 t_det, _ = fp.timed(lambda: nfloor.details(macs, LARGE_HOST))

@@ -97,6 +97,11 @@ class NeutronFloor:
             self.rpc.update_device_list(self._ctx(), chunk, [], self._agent_id(host), host)
         chunked(macs, call, 'update_device_list')
 
+    def down(self, macs: list[str], host: str) -> None:
+        """update_device_list (devices down) in the agent's chunks: set-up, not counted."""
+        chunked(macs, lambda chunk: self.rpc.update_device_list(
+            self._ctx(), [], chunk, self._agent_id(host), host), 'update_device_list')
+
     def bound(self, host: str) -> list[dict]:
         """get_ports_by_vnic_type_and_host (what a heal asks first)."""
         self.calls['get_ports_by_vnic_type_and_host'] += 1
