@@ -97,8 +97,8 @@ class ScaleHosts:
     """N simulated hosts (one simulator process), two agent processes per host."""
 
     def __init__(self, stack: NeutronStack, workdir: Path, count: int, tag: str, *,
-                 heal_interval: int, report_interval: int, latency: str = 'none',
-                 binaries: dict[str, str] | None = None) -> None:
+                 heal_interval: int, report_interval: int, rpc_timeout: int = 60,
+                 latency: str = 'none', binaries: dict[str, str] | None = None) -> None:
         self.stack, self.count, self.tag = stack, count, tag
         self.sim = sim_client.start_subprocess(
             'single', workdir / f'sim-{tag}', user=fc.SIM_USER, password=fc.SIM_PASSWORD,
@@ -109,6 +109,7 @@ class ScaleHosts:
             handle = dataclasses.replace(self.sim, url=url)
             name = f'{tag}-h{n:02d}'
             sections = fc.agent_sections(handle, heal_interval, report_interval)
+            sections['DEFAULT'] = {**sections['DEFAULT'], 'rpc_response_timeout': rpc_timeout}
             self.hosts.append(Host(name, handle, fc.host_agents(stack, name, sections, binaries)))
 
     @property
